@@ -1,0 +1,149 @@
+"""`florin dev | serve | worker | migrate | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+
+from app.config import Settings, get_settings
+from app.logging import configure_logging
+
+
+@contextlib.contextmanager
+def resolved(settings: Settings) -> Iterator[Settings]:
+    """Settings with both URLs set, starting embedded Postgres/Redis for the missing ones (stopped on exit)."""
+    from app.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    with contextlib.ExitStack() as stack:
+        updates: dict[str, str] = {}
+        if not settings.database_url:
+            pg = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pg"))
+            updates["database_url"] = pg.start()
+        if not settings.redis_url:
+            redis = stack.enter_context(EmbeddedRedis(settings.data_dir / "redis"))
+            updates["redis_url"] = redis.start()
+        yield settings.model_copy(update=updates) if updates else settings
+
+
+def migrate(settings: Settings) -> None:
+    from app.migrate import upgrade
+
+    assert settings.database_url
+    upgrade(settings.database_url)
+
+
+def demo(settings: Settings) -> None:
+    from app.demo import load_demo
+
+    asyncio.run(load_demo(settings))
+
+
+def serve(settings: Settings) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                timeout_graceful_shutdown=10, ws="websockets-sansio")
+
+
+def worker(settings: Settings) -> None:
+    from worker.main import build_worker
+
+    build_worker(settings).run()
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the API exited with code {process.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the API did not answer {url} within {timeout:.0f}s")
+
+
+def dev(settings: Settings) -> None:
+    """Everything on one machine: embedded servers, migrations, demo data, API and worker."""
+    with resolved(settings) as ready:
+        print("florin: migrating the database", flush=True)
+        migrate(ready)
+        print("florin: loading demo data", flush=True)
+        demo(ready)
+        env = {**os.environ, "FLORIN_DATABASE_URL": ready.database_url or "",
+               "FLORIN_REDIS_URL": ready.redis_url or ""}
+        command = [sys.executable, "-m", "app.cli"]
+        children = [subprocess.Popen([*command, "serve"], env=env),
+                    subprocess.Popen([*command, "worker"], env=env)]
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            base = f"http://{ready.host}:{ready.port}"
+            _wait_healthy(f"{base}/healthz", children[0])
+            print(f"\nFlorin is running.\n  GraphiQL:   {base}/graphql\n"
+                  f"  Demo login: {ready.demo_email} / {ready.demo_password.get_secret_value()}\n"
+                  "  Press Ctrl-C to stop.\n", flush=True)
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(0.2)
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+            print("florin: stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="florin", description="Florin: a GraphQL backend for personal finance")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="start everything locally (embedded Postgres and Redis by default)")
+    sub.add_parser("serve", help="run the API")
+    sub.add_parser("worker", help="run the arq worker")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("demo", help="create the demo user and data")
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if args.command == "dev":
+        dev(settings)
+        return
+    with resolved(settings) as ready:
+        if args.command == "serve":
+            if ready is not settings:
+                migrate(ready)
+            serve(ready)
+        elif args.command == "worker":
+            worker(ready)
+        elif args.command == "migrate":
+            migrate(ready)
+        elif args.command == "demo":
+            migrate(ready)
+            demo(ready)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Engine factory, session makers, the naming convention and the unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import uuid6
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+
+if TYPE_CHECKING:
+    from app.events import Event
+    from app.resources import Resources
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Every table of every domain hangs off this one metadata (SQLModel's), with stable constraint names.
+metadata: MetaData = SQLModel.metadata
+metadata.naming_convention = NAMING_CONVENTION
+
+
+def new_id() -> uuid.UUID:
+    """A time-ordered UUIDv7, generated in the application."""
+    return uuid.UUID(int=uuid6.uuid7().int)
+
+
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        echo=echo,
+        connect_args={"server_settings": {"application_name": "florin", "timezone": "UTC"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@dataclass
+class PendingJob:
+    function: str
+    args: tuple[Any, ...]
+    job_id: str | None = None
+    defer_seconds: float | None = None
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction; the jobs and events collected here leave only after it commits."""
+
+    session: AsyncSession
+    jobs: list[PendingJob] = field(default_factory=list)
+    events: list[tuple[uuid.UUID, Event]] = field(default_factory=list)
+    after_commit: list[Any] = field(default_factory=list)
+
+    def enqueue(self, function: str, *args: Any, job_id: str | None = None, defer_seconds: float | None = None) -> None:
+        self.jobs.append(PendingJob(function, args, job_id, defer_seconds))
+
+    def publish(self, user_id: uuid.UUID, event: Event) -> None:
+        self.events.append((user_id, event))
+
+
+@asynccontextmanager
+async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
+    """Commit at the end and roll back on an exception; then enqueue jobs and publish events."""
+    async with resources.sessionmaker() as session:
+        uow = UnitOfWork(session)
+        async with session.begin():
+            yield uow
+    if uow.jobs:
+        await resources.job_queue.enqueue_all(uow.jobs)
+    for user_id, event in uow.events:
+        await resources.hub.publish(user_id, event)
+    for callback in uow.after_commit:
+        await callback()
+
+
+@asynccontextmanager
+async def read_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+    """A short read-only session for a loader batch or a page query."""
+    async with resources.sessionmaker() as session:
+        yield session

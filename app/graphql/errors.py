@@ -1,0 +1,95 @@
+"""UserError for payloads, top-level error codes, and masking of unexpected errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.extensions import SchemaExtension
+
+from app.errors import AuthError, DomainError, DomainErrors, PermissionDenied
+from app.errors import ErrorCode as DomainErrorCode
+
+log = logging.getLogger("florin.graphql")
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Why a mutation input was refused.")
+
+
+@strawberry.type(description="An expected failure of a mutation: bad input, not found, conflict.")
+class UserError:
+    field: str | None = strawberry.field(description="camelCase path of the input field, e.g. `lines.2.limit`.")
+    message: str = strawberry.field(description="A human-readable explanation.")
+    code: ErrorCode = strawberry.field(description="A stable machine-readable code.")  # type: ignore[valid-type]
+
+
+def user_errors(exc: DomainError | DomainErrors) -> list[UserError]:
+    items = exc.errors if isinstance(exc, DomainErrors) else [exc]
+    return [UserError(field=e.field, message=e.message, code=e.code) for e in items]
+
+
+class TopLevelError(Exception):
+    """An error with a stable `extensions.code` that is shown to clients as is."""
+
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **extra: object):
+        super().__init__(message)
+        self.extensions = {"code": self.code, **extra}
+
+
+class Unauthenticated(TopLevelError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(TopLevelError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(TopLevelError):
+    code = "BAD_USER_INPUT"
+
+
+class RateLimited(TopLevelError):
+    code = "RATE_LIMITED"
+
+
+_SHOWN = (TopLevelError,)
+
+
+class FlorinErrors(SchemaExtension):
+    """Give every error an `extensions.code`; mask unexpected ones as INTERNAL and log them."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [self._process(error) for error in errors]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None:
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+            return error
+        if isinstance(original, _SHOWN):
+            return error
+        if isinstance(original, AuthError):
+            return _with_code(error, "Authentication required", "UNAUTHENTICATED")
+        if isinstance(original, PermissionDenied):
+            return _with_code(error, str(original) or "Forbidden", "FORBIDDEN")
+        if isinstance(original, StrawberryInputCoercionError):
+            return _with_code(error, str(original), "BAD_USER_INPUT")
+        if isinstance(original, DomainError | DomainErrors):
+            # A domain error that escaped a payload is still the user's doing, never a masked bug.
+            return _with_code(error, str(original), "BAD_USER_INPUT")
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
+        return _with_code(error, "Internal server error", "INTERNAL")
+
+
+def _with_code(error: GraphQLError, message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
+                        path=error.path, original_error=None, extensions={"code": code})
