@@ -1,6 +1,9 @@
 """Imports every table so `metadata` is complete (Alembic and the migration tests use it)."""
 
+from app.accounts import models as accounts_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
+from app.categories import models as categories_models  # noqa: F401
 from app.db import metadata
+from app.transactions import models as transactions_models  # noqa: F401
 
 __all__ = ["metadata"]

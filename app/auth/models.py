@@ -10,11 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.db import new_id
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from app.db import new_id, utcnow
 
 
 def _ts(nullable: bool = False, default: bool = True) -> sa.Column:  # type: ignore[type-arg]
