@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncGenerator
+
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from app.graphql.accounts.mutations import AccountMutation
+from app.graphql.accounts.queries import AccountQuery
 from app.graphql.auth.mutations import AuthMutation
 from app.graphql.auth.queries import AuthQuery
+from app.graphql.categories.mutations import CategoryMutation
+from app.graphql.categories.queries import CategoryQuery
 from app.graphql.context import Info
 from app.graphql.errors import BadUserInput, FlorinErrors
 from app.graphql.node import MAX_NODES, Node, resolve_nodes
+from app.graphql.transactions.mutations import TransactionMutation
+from app.graphql.transactions.queries import TransactionQuery
+from app.graphql.transactions.subscriptions import TransactionSubscription
 
 
 @strawberry.type
@@ -29,19 +39,33 @@ class NodeQuery:
 
 
 @strawberry.type(description="Read the caller's data.")
-class Query(NodeQuery, AuthQuery):
+class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
-class Mutation(AuthMutation):
+class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation):
     pass
+
+
+@strawberry.type(description="Real-time events of the caller over graphql-transport-ws.")
+class Subscription(TransactionSubscription):
+    @strawberry.subscription(description="Liveness check: yields `pong` every `interval` seconds, `count` times.")
+    async def heartbeat(self, info: Info, count: int = 1, interval: float = 1.0) -> AsyncGenerator[str, None]:
+        info.context.viewer()
+        if not 1 <= count <= 100 or not 0.1 <= interval <= 60:
+            raise BadUserInput("`count` must be 1..100 and `interval` 0.1..60 seconds")
+        for i in range(count):
+            if i:
+                await asyncio.sleep(interval)
+            yield "pong"
 
 
 def create_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             FlorinErrors,
             lambda: QueryDepthLimiter(max_depth=max_depth),

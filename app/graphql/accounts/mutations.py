@@ -1,0 +1,10 @@
+"""Mutations of accounts."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class AccountMutation:
+    pass

@@ -1,0 +1,10 @@
+"""Mutations of categories."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class CategoryMutation:
+    pass

@@ -1,0 +1,10 @@
+"""Querys of transactions."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class TransactionQuery:
+    pass
