@@ -1,0 +1,151 @@
+"""All SQL of transactions, splits and tombstones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.accounts.models import Account
+from app.categories.models import Category
+from app.transactions.models import Deletion, Transaction, TransactionSplit
+
+Parent = aliased(Category, name="parent_category")
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_SEARCH_WORDS = 8
+
+
+@dataclass
+class TransactionFilter:
+    account_ids: list[uuid.UUID] | None = None
+    category_ids: list[uuid.UUID] | None = None
+    include_child_categories: bool = True
+    uncategorized: bool | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    status: str | None = None
+    tags: list[str] = field(default_factory=list)
+    search: str | None = None
+    updated_since: dt.datetime | None = None
+
+
+def prefix_tsquery(text: str) -> str | None:
+    """User text -> a safe prefix query: 'rewe berl' -> 'rewe:* & berl:*' (no operators survive)."""
+    words = [w.lower() for w in _WORD.findall(text)][:MAX_SEARCH_WORDS]
+    return " & ".join(f"{w}:*" for w in words) or None
+
+
+def conditions(user_id: uuid.UUID, f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
+    t = Transaction
+    where: list[sa.ColumnElement[bool]] = [t.user_id == user_id]  # type: ignore[list-item]
+    if f.account_ids is not None:
+        where.append(t.account_id.in_(f.account_ids))  # type: ignore[attr-defined]
+    if f.category_ids is not None:
+        if f.include_child_categories:
+            ids = sa.select(Category.id).where(
+                Category.user_id == user_id,
+                sa.or_(Category.id.in_(f.category_ids), Category.parent_id.in_(f.category_ids)),  # type: ignore[attr-defined,union-attr]
+            )
+            where.append(t.category_id.in_(ids))  # type: ignore[union-attr]
+        else:
+            where.append(t.category_id.in_(f.category_ids))  # type: ignore[union-attr]
+    if f.uncategorized is not None:
+        where.append(t.category_id.is_(None) if f.uncategorized else t.category_id.is_not(None))  # type: ignore[union-attr]
+    if f.date_from is not None:
+        where.append(t.booked_on >= f.date_from)  # type: ignore[arg-type]
+    if f.date_to is not None:
+        where.append(t.booked_on <= f.date_to)  # type: ignore[arg-type]
+    if f.amount_min is not None:
+        where.append(t.amount >= f.amount_min)  # type: ignore[arg-type]
+    if f.amount_max is not None:
+        where.append(t.amount <= f.amount_max)  # type: ignore[arg-type]
+    if f.status is not None:
+        where.append(t.status == f.status)  # type: ignore[arg-type]
+    if f.tags:
+        where.append(t.tags.contains(f.tags))  # type: ignore[attr-defined]
+    if f.search:
+        query = prefix_tsquery(f.search)
+        if query is None:
+            where.append(sa.false())
+        else:
+            where.append(t.search.op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.String).cast(  # type: ignore[union-attr]
+                sa.dialects.postgresql.REGCONFIG), query)))
+    if f.updated_since is not None:
+        where.append(t.updated_at > f.updated_since)  # type: ignore[arg-type]
+    return where
+
+
+def page_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """Transactions with their account, category and category parent: one statement per page."""
+    return (
+        sa.select(Transaction, Account, Category, Parent)
+        .join(Account, Account.id == Transaction.account_id)  # type: ignore[arg-type]
+        .outerjoin(Category, Category.id == Transaction.category_id)  # type: ignore[arg-type]
+        .outerjoin(Parent, Parent.id == Category.parent_id)  # type: ignore[arg-type]
+        .where(*where)
+    )
+
+
+def count_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    return sa.select(Transaction.id).where(*where)
+
+
+async def rows_by_ids(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    stmt = page_select([Transaction.user_id == user_id, Transaction.id.in_(ids)])  # type: ignore[attr-defined,list-item]
+    return list((await session.execute(stmt)).all())
+
+
+async def for_update(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Transaction]:
+    stmt = (sa.select(Transaction)
+            .where(Transaction.user_id == user_id, Transaction.id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(Transaction.id).with_for_update())
+    return list((await session.execute(stmt)).scalars())
+
+
+async def exists_any(session: AsyncSession, ids: Sequence[uuid.UUID]) -> bool:
+    """Whether any of these ids is taken, by anyone (a client-chosen id must be new)."""
+    stmt = sa.select(sa.exists().where(Transaction.id.in_(ids)))  # type: ignore[attr-defined]
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def splits_for(session: AsyncSession, user_id: uuid.UUID,
+                     transaction_ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+    stmt = (
+        sa.select(TransactionSplit, Category, Parent, Transaction.currency)
+        .join(Transaction, Transaction.id == TransactionSplit.transaction_id)  # type: ignore[arg-type]
+        .outerjoin(Category, Category.id == TransactionSplit.category_id)  # type: ignore[arg-type]
+        .outerjoin(Parent, Parent.id == Category.parent_id)  # type: ignore[arg-type]
+        .where(TransactionSplit.user_id == user_id,
+               TransactionSplit.transaction_id.in_(transaction_ids))  # type: ignore[attr-defined]
+        .order_by(TransactionSplit.transaction_id, TransactionSplit.position)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def replace_splits(session: AsyncSession, user_id: uuid.UUID, transaction_id: uuid.UUID,
+                         lines: Sequence[TransactionSplit]) -> None:
+    await session.execute(sa.delete(TransactionSplit).where(
+        TransactionSplit.user_id == user_id, TransactionSplit.transaction_id == transaction_id))  # type: ignore[arg-type]
+    session.add_all(lines)
+
+
+async def delete(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(sa.update(Transaction).where(
+        Transaction.user_id == user_id, Transaction.id.in_(ids)).values(transfer_id=None))  # type: ignore[attr-defined]
+    await session.execute(sa.delete(Transaction).where(
+        Transaction.user_id == user_id, Transaction.id.in_(ids)))  # type: ignore[attr-defined]
+    session.add_all([Deletion(user_id=user_id, entity="Transaction", entity_id=i) for i in ids])
+
+
+def deletions_select(user_id: uuid.UUID, since: dt.datetime) -> sa.Select[Any]:
+    return sa.select(Deletion).where(Deletion.user_id == user_id, Deletion.deleted_at > since)  # type: ignore[arg-type]
