@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import IdempotencyKey
-from app.errors import Conflict
+from app.errors import Conflict, DomainError, ErrorCode
 
 MAX_KEY_LENGTH = 200
 
@@ -51,10 +51,13 @@ class Replay:
     result: dict[str, Any]
 
 
-async def claim(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_hash: str) -> Replay | None:
-    """Claim `key` for this request. Returns a Replay of the stored result when it ran before."""
+async def claim(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_hash: str,
+                field: str = "idempotencyKey") -> Replay | None:
+    """Claim `key` for this request. Returns a Replay of the stored result when it ran before.
+
+    `field` is the input field that carried the key (`id` on creates), named in a CONFLICT."""
     if len(key) > MAX_KEY_LENGTH:
-        raise Conflict(message="Idempotency key is too long", field="idempotencyKey")
+        raise DomainError(ErrorCode.TOO_LONG, "Idempotency key is too long", field)
     inserted = await session.execute(
         insert(IdempotencyKey)
         .values(user_id=user_id, key=key, request_hash=request_hash)
@@ -68,9 +71,9 @@ async def claim(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_
         .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )).first()
     if row is None:  # pragma: no cover - the conflicting row vanished between the two statements
-        raise Conflict(message="Request is already being processed; retry", field="idempotencyKey")
+        raise Conflict(message="Request is already being processed; retry", field=field)
     if row.request_hash != request_hash:
-        raise Conflict(message="This key was already used with a different input", field="idempotencyKey")
+        raise Conflict(message="This key was already used with a different input", field=field)
     return Replay(row.result or {})
 
 
