@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,15 +23,12 @@ from app.auth.tokens import (
     issue_access_token,
     new_opaque_token,
 )
+from app.categories.service import seed_builtin_categories
 from app.errors import AuthError, Collector, Conflict, DomainError, ErrorCode, NotFound
 from app.money import parse_currency, validate_time_zone
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 MAX_PASSWORD = 1024
-
-# Other domains register what a new user gets (e.g. the built-in categories), without auth importing them.
-RegistrationHook = Callable[[AsyncSession, User], Awaitable[None]]
-registration_hooks: list[RegistrationHook] = []
 
 
 @dataclass(frozen=True)
@@ -143,8 +139,7 @@ async def register(session: AsyncSession, *, config: AuthConfig, email: str | No
         await session.flush()
     except IntegrityError as exc:  # two registrations racing for one email
         raise Conflict(message="An account with this email already exists", field="email") from exc
-    for hook in registration_hooks:
-        await hook(session, user)
+    await seed_builtin_categories(session, user.id)
     audit(session, "auth.register", user_id=user.id, origin=origin, entity="User", entity_id=user.id)
     return await _issue(session, user, config)
 
