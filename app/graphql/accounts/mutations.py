@@ -22,7 +22,6 @@ from app.graphql.accounts.types import (
     AccountUpdatePayload,
 )
 from app.graphql.context import Context, Info
-from app.graphql.errors import UserError
 from app.graphql.mutation import run_mutation
 from app.graphql.node import decode_id, from_global_id
 
@@ -39,12 +38,6 @@ def client_id(value: str | None, type_name: str) -> uuid.UUID | None:
     return decoded[1]
 
 
-def key_errors_on_id(errors: list[UserError]) -> list[UserError]:
-    """On creates the idempotency key is the client `id`: name that field in a key CONFLICT."""
-    for error in errors:
-        if error.field == "idempotencyKey":
-            error.field = "id"
-    return errors
 
 
 def maybe(value: Any) -> Any:
@@ -80,7 +73,7 @@ class AccountMutation:
                 "mask": input.mask, "openingBalance": input.opening_balance, "openingDate": input.opening_date}
         result, errors = await run_mutation(ctx, "accountCreate", action, key=input.id, data=data)
         if errors:
-            return AccountCreatePayload(account=None, errors=key_errors_on_id(errors))
+            return AccountCreatePayload(account=None, errors=errors)
         return AccountCreatePayload(account=await _account(ctx, result), errors=[])
 
     @strawberry.mutation(description="Change some fields of an account; absent fields stay as they are.")

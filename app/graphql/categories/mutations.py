@@ -22,7 +22,6 @@ from app.graphql.categories.types import (
     CategoryUpdatePayload,
 )
 from app.graphql.context import Context, Info
-from app.graphql.errors import UserError
 from app.graphql.mutation import run_mutation
 from app.graphql.node import decode_id, decode_optional_id, from_global_id, to_global_id
 
@@ -39,12 +38,6 @@ def _client_id(value: str | None) -> uuid.UUID | None:
     return decoded[1]
 
 
-def _key_errors_on_id(errors: list[UserError]) -> list[UserError]:
-    """On creates the idempotency key is the client `id`: name that field in a key CONFLICT."""
-    for error in errors:
-        if error.field == "idempotencyKey":
-            error.field = "id"
-    return errors
 
 
 def _maybe(value: Any) -> Any:
@@ -79,7 +72,7 @@ class CategoryMutation:
                 "color": input.color, "position": input.position}
         result, errors = await run_mutation(ctx, "categoryCreate", action, key=input.id, data=data)
         if errors:
-            return CategoryCreatePayload(category=None, errors=_key_errors_on_id(errors))
+            return CategoryCreatePayload(category=None, errors=errors)
         return CategoryCreatePayload(category=await _category(ctx, result), errors=[])
 
     @strawberry.mutation(description="Change some fields of a category; the tree keeps two levels.")
