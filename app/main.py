@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -23,6 +24,7 @@ from app.logging import configure_logging, request_id_var
 from app.resources import Resources, build_resources
 
 log = logging.getLogger("florin.api")
+access_log = logging.getLogger("florin.access")
 
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+\.localhost)(:\d+)?"
 
@@ -41,12 +43,21 @@ class RequestIdMiddleware:
         request_id = (headers.get(b"x-request-id") or b"").decode()[:64] or uuid.uuid4().hex
         request_id_var.set(request_id)
 
+        started = time.perf_counter()
+        status = 500
+
         async def send_with_id(message: Any) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info("%s %s %s", scope.get("method"), scope.get("path"), status, extra={"fields": {
+                "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}})
 
 
 async def start_embedded(settings: Settings, stack: AsyncExitStack) -> Settings:
