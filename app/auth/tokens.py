@@ -28,7 +28,8 @@ class AccessClaims:
 def issue_access_token(secret: str, *, user_id: uuid.UUID, family_id: uuid.UUID, token_version: int,
                        ttl_seconds: int, now: dt.datetime | None = None) -> tuple[str, AccessClaims]:
     now = now or dt.datetime.now(dt.UTC)
-    expires = now + dt.timedelta(seconds=ttl_seconds)
+    # whole seconds, so the `exp` claim and the `expiresAt` clients are told are the same instant
+    expires = (now + dt.timedelta(seconds=ttl_seconds)).replace(microsecond=0)
     claims = AccessClaims(user_id, uuid.uuid4(), family_id, token_version, expires)
     token = jwt.encode(
         {"sub": str(user_id), "jti": str(claims.jti), "fam": str(family_id), "ver": token_version,
