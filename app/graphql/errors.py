@@ -17,6 +17,11 @@ log = logging.getLogger("florin.graphql")
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Why a mutation input was refused.")
 
+# Descriptions shared by the inputs and payloads of every domain.
+IDEMPOTENCY_KEY = "Optional key for safe retries: the same key with the same input returns the first result and " \
+                  "writes nothing; with another input it is CONFLICT."
+ERRORS = "Why the input was refused; empty on success."
+
 
 @strawberry.type(description="An expected failure of a mutation: bad input, not found, conflict.")
 class UserError:

@@ -19,22 +19,28 @@ DEFAULT_PAGE = 20
 
 @strawberry.type(description="Where a page sits in its list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether more items follow this page; fetch them with `after: endCursor`.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether more items precede this page; fetch them with `before: startCursor`.")
+    start_cursor: str | None = strawberry.field(
+        description="Cursor of the first item of this page; null when the page is empty.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last item of this page; null when the page is empty.")
 
 
 @strawberry.type(description="A node with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(
+        description="Opaque position of this item in its list and ordering, for `after` or `before`.")
+    node: T = strawberry.field(description="The item itself.")
 
 
 @strawberry.type(description="A page of a list that grows, with keyset cursors.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(
+        description="The items of this page with their cursors, in the list's order; at most 100.")
+    page_info: PageInfo = strawberry.field(description="Cursors of this page and whether more pages exist.")
     count_fn: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list (with its filters) holds.")

@@ -28,8 +28,8 @@ class Money:
 
 @strawberry.type(description="How a figure was converted between currencies.")
 class ConversionNote:
-    from_currency: str = strawberry.field(name="from")
-    to_currency: str = strawberry.field(name="to")
-    rate: Decimal
-    rate_day: dt.date
+    from_currency: str = strawberry.field(name="from", description="ISO 4217 code of the original figure.")
+    to_currency: str = strawberry.field(name="to", description="ISO 4217 code the figure was converted into.")
+    rate: Decimal = strawberry.field(description="Units of `to` per one unit of `from`.")
+    rate_day: dt.date = strawberry.field(description="The day of the exchange rate used.")
     exact: bool = strawberry.field(description="False when the rate is from an earlier day than the figure.")

@@ -10,17 +10,13 @@ import strawberry
 from app.accounts.models import Account as AccountRow
 from app.accounts.models import AccountKind as DomainAccountKind
 from app.accounts.models import Classification as DomainClassification
-from app.graphql.errors import UserError
+from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
 from app.graphql.node import Node, to_global_id
 from app.graphql.scalars import Money
 
 AccountKind = strawberry.enum(DomainAccountKind, name="AccountKind", description="What an account is.")
 Classification = strawberry.enum(DomainClassification, name="Classification",
                                  description="ASSET or LIABILITY, derived from the kind.")
-
-IDEMPOTENCY_KEY = "Optional key for safe retries: the same key with the same input returns the first result and " \
-                  "writes nothing; with another input it is CONFLICT."
-ERRORS = "Why the input was refused; empty on success."
 
 
 @strawberry.type(description="Something the user holds or owes, in one currency. Balances are signed from the "

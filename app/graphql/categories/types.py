@@ -8,15 +8,11 @@ import strawberry
 
 from app.categories.models import Category as CategoryRow
 from app.categories.models import CategoryKind as DomainCategoryKind
-from app.graphql.errors import UserError
+from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
 from app.graphql.node import Node, to_global_id
 
 CategoryKind = strawberry.enum(DomainCategoryKind, name="CategoryKind",
                                description="EXPENSE, INCOME or TRANSFER.")
-
-IDEMPOTENCY_KEY = "Optional key for safe retries: the same key with the same input returns the first result and " \
-                  "writes nothing; with another input it is CONFLICT."
-ERRORS = "Why the input was refused; empty on success."
 
 
 @strawberry.type(description="A category of a two-level tree: roots have children, children have a parent.")

@@ -13,7 +13,7 @@ import strawberry
 from app.graphql.accounts.types import Account
 from app.graphql.categories.types import Category
 from app.graphql.context import Info
-from app.graphql.errors import UserError
+from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
 from app.graphql.node import Node, to_global_id
 from app.graphql.scalars import Money
 from app.transactions.events import ChangeKind
@@ -23,7 +23,10 @@ from app.transactions.models import TransactionStatus as DomainStatus
 TransactionStatus = strawberry.enum(DomainStatus, name="TransactionStatus", description="PENDING or POSTED.")
 CategorySource = strawberry.enum(DomainCategorySource, name="CategorySource",
                                  description="Who chose the category: the user, a rule, the merchant memory, a model.")
-TransactionEventKind = strawberry.enum(ChangeKind, name="TransactionEventKind")
+TransactionEventKind = strawberry.enum(
+    ChangeKind, name="TransactionEventKind",
+    description="What happened: CREATED, UPDATED or DELETED one transaction, or BULK_CHANGED many at once "
+                "(an import or a sync; refetch the affected accounts).")
 
 
 @strawberry.enum(description="Sort order of `transactions`.")
@@ -36,27 +39,34 @@ class TransactionOrder(Enum):
 
 @strawberry.type(description="A category line of a split transaction; the lines sum exactly to its amount.")
 class TransactionSplit:
-    amount: Money
-    category: Category | None
-    notes: str
+    amount: Money = strawberry.field(description="Signed amount of this line, in the transaction's currency: "
+                                                 "money in positive, money out negative.")
+    category: Category | None = strawberry.field(description="The category of this line; null: uncategorized.")
+    notes: str = strawberry.field(description="Notes of this line; empty when none.")
 
 
 @strawberry.type(description="Money in (positive) or out (negative) of one account on one day.")
 class Transaction(Node):
-    account: Account
-    booked_on: dt.date
-    amount: Money
+    account: Account = strawberry.field(description="The account the money moved in or out of.")
+    booked_on: dt.date = strawberry.field(description="The day the transaction was booked (a date, no time).")
+    amount: Money = strawberry.field(description="Signed, in the account's currency: money in positive, "
+                                                 "money out negative.")
     description: str = strawberry.field(description="The raw text from the bank or the user.")
     merchant: str = strawberry.field(description="Normalized merchant name.")
-    category: Category | None
-    category_source: CategorySource | None  # type: ignore[valid-type]
-    category_confidence: Decimal | None
-    notes: str
-    tags: list[str]
-    status: TransactionStatus  # type: ignore[valid-type]
+    category: Category | None = strawberry.field(description="The category; null: uncategorized.")
+    category_source: CategorySource | None = strawberry.field(  # type: ignore[valid-type]
+        description="Who chose the category; null when uncategorized.")
+    category_confidence: Decimal | None = strawberry.field(
+        description="How sure an automatic categorization was, from 0 to 1; null when the user chose the "
+                    "category or there is none.")
+    notes: str = strawberry.field(description="The user's notes; empty when none.")
+    tags: list[str] = strawberry.field(description="The user's labels, without duplicates; empty when none.")
+    status: TransactionStatus = strawberry.field(  # type: ignore[valid-type]
+        description="PENDING (not settled yet) or POSTED.")
     is_transfer: bool = strawberry.field(description="True when linked to its other leg in another own account.")
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: dt.datetime = strawberry.field(description="When the transaction was recorded.")
+    updated_at: dt.datetime = strawberry.field(
+        description="When the transaction last changed; see `TransactionFilter.updatedSince`.")
     db_id: strawberry.Private[uuid.UUID]
     transfer_peer_id: strawberry.Private[uuid.UUID | None]
     has_splits: strawberry.Private[bool]
@@ -115,21 +125,26 @@ class RowMapper:
 
 @strawberry.type(description="Two linked legs: money out of one own account and into another.")
 class Transfer:
-    from_: Transaction = strawberry.field(name="from")
-    to: Transaction
+    from_: Transaction = strawberry.field(name="from", description="The outgoing leg: money out, negative.")
+    to: Transaction = strawberry.field(description="The incoming leg: money in, positive, in its account's "
+                                                   "currency.")
 
 
 @strawberry.input(description="Filters of `transactions`; all given filters must hold.")
 class TransactionFilter:
-    account_ids: list[strawberry.ID] | None = None
-    category_ids: list[strawberry.ID] | None = None
-    include_child_categories: bool = True
+    account_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only in these Accounts (an empty list matches nothing); null: every account.")
+    category_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only in these Categories (an empty list matches nothing); null: any category.")
+    include_child_categories: bool = strawberry.field(
+        default=True, description="Whether `categoryIds` also match the children of the given categories.")
     uncategorized: bool | None = strawberry.field(default=None, description="true: only without a category.")
     from_: dt.date | None = strawberry.field(default=None, name="from", description="First booking day, inclusive.")
     to: dt.date | None = strawberry.field(default=None, description="Last booking day, inclusive.")
     amount_min: str | None = strawberry.field(default=None, description="Signed lower bound, inclusive.")
     amount_max: str | None = strawberry.field(default=None, description="Signed upper bound, inclusive.")
-    status: TransactionStatus | None = None  # type: ignore[valid-type]
+    status: TransactionStatus | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only PENDING or only POSTED transactions; null: both.")
     tags: list[str] | None = strawberry.field(default=None, description="Transactions carrying all these tags.")
     search: str | None = strawberry.field(default=None, description="Words matched as prefixes in description "
                                                                     "and merchant.")
@@ -137,112 +152,140 @@ class TransactionFilter:
                                                                                    "(offline sync).")
 
 
-@strawberry.input
+@strawberry.input(description="One category line of a split; the lines sum exactly to the transaction's amount.")
 class SplitInput:
-    amount: str
-    category_id: strawberry.ID | None = None
-    notes: str | None = None
+    amount: str = strawberry.field(description="Signed decimal string in the account's currency: money in "
+                                               "positive, money out negative.")
+    category_id: strawberry.ID | None = strawberry.field(default=None, description="The Category of this line; "
+                                                                                   "null: uncategorized.")
+    notes: str | None = strawberry.field(default=None, description="At most 2000 characters; null: none.")
 
 
-@strawberry.input
+@strawberry.input(description="A new transaction in one account; the account's balance moves by its amount.")
 class TransactionCreateInput:
-    account_id: strawberry.ID
+    account_id: strawberry.ID = strawberry.field(description="The Account of the transaction; its currency is "
+                                                             "the transaction's.")
     amount: str = strawberry.field(description="Signed, in the account's currency: money out is negative.")
-    booked_on: dt.date
-    description: str | None = None
+    booked_on: dt.date = strawberry.field(description="The booking day, between 1900-01-01 and 2200-12-31.")
+    description: str | None = strawberry.field(default=None, description="The text of the transaction, at most "
+                                                                         "500 characters; null: empty.")
     merchant: str | None = strawberry.field(default=None, description="Default: normalized from the description.")
-    category_id: strawberry.ID | None = None
-    notes: str | None = None
-    tags: list[str] | None = None
-    status: TransactionStatus = DomainStatus.POSTED  # type: ignore[valid-type]
-    splits: list[SplitInput] | None = None
+    category_id: strawberry.ID | None = strawberry.field(default=None, description="The Category; null: "
+                                                                                   "uncategorized.")
+    notes: str | None = strawberry.field(default=None, description="At most 2000 characters; null: none.")
+    tags: list[str] | None = strawberry.field(
+        default=None, description="At most 20 tags of at most 40 characters each; duplicates are dropped.")
+    status: TransactionStatus = strawberry.field(  # type: ignore[valid-type]
+        default=DomainStatus.POSTED, description="PENDING or POSTED; default POSTED.")
+    splits: list[SplitInput] | None = strawberry.field(
+        default=None, description="2 to 50 category lines that sum exactly to `amount`; null or empty: not split.")
     id: strawberry.ID | None = strawberry.field(default=None, description="Client-chosen id for safe retries.")
 
 
-@strawberry.input
+@strawberry.input(description="Change some fields of a transaction: an absent field is unchanged.")
 class TransactionUpdateInput:
-    id: strawberry.ID
-    account_id: strawberry.Maybe[strawberry.ID] = None
-    amount: strawberry.Maybe[str] = None
-    booked_on: strawberry.Maybe[dt.date] = None
-    description: strawberry.Maybe[str | None] = None
-    merchant: strawberry.Maybe[str | None] = None
-    category_id: strawberry.Maybe[strawberry.ID | None] = None
-    notes: strawberry.Maybe[str | None] = None
-    tags: strawberry.Maybe[list[str] | None] = None
-    status: strawberry.Maybe[TransactionStatus] = None  # type: ignore[valid-type]
+    id: strawberry.ID = strawberry.field(description="The Transaction to change.")
+    account_id: strawberry.Maybe[strawberry.ID] = strawberry.field(
+        default=None, description="Move to another Account of the same currency; absent: unchanged.")
+    amount: strawberry.Maybe[str] = strawberry.field(
+        default=None, description="Signed decimal string: money in positive, money out negative; absent: "
+                                  "unchanged. A split transaction needs new `splits` when it changes.")
+    booked_on: strawberry.Maybe[dt.date] = strawberry.field(
+        default=None, description="The booking day, between 1900-01-01 and 2200-12-31; absent: unchanged.")
+    description: strawberry.Maybe[str | None] = strawberry.field(
+        default=None, description="At most 500 characters; absent: unchanged; null: cleared. Without `merchant`, "
+                                  "the merchant is normalized from it again.")
+    merchant: strawberry.Maybe[str | None] = strawberry.field(
+        default=None, description="At most 200 characters; absent: unchanged; null: cleared.")
+    category_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        default=None, description="A Category, chosen by the user; absent: unchanged; null: uncategorized.")
+    notes: strawberry.Maybe[str | None] = strawberry.field(
+        default=None, description="At most 2000 characters; absent: unchanged; null: cleared.")
+    tags: strawberry.Maybe[list[str] | None] = strawberry.field(
+        default=None, description="Replaces all tags (at most 20, each at most 40 characters); absent: unchanged; "
+                                  "null: cleared.")
+    status: strawberry.Maybe[TransactionStatus] = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="PENDING or POSTED; absent: unchanged.")
     splits: strawberry.Maybe[list[SplitInput] | None] = strawberry.field(
         default=None, description="New lines; null removes the split.")
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.input
+@strawberry.input(description="Delete a transaction, and the other leg when it is part of a transfer.")
 class TransactionDeleteInput:
-    id: strawberry.ID
-    idempotency_key: str | None = None
+    id: strawberry.ID = strawberry.field(description="The Transaction to delete.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.input
+@strawberry.input(description="Move money between two own accounts: creates the outgoing and the incoming leg.")
 class TransferCreateInput:
-    from_account_id: strawberry.ID
-    to_account_id: strawberry.ID
+    from_account_id: strawberry.ID = strawberry.field(description="The Account the money leaves.")
+    to_account_id: strawberry.ID = strawberry.field(description="The Account the money arrives in; not "
+                                                                "`fromAccountId`.")
     amount: str = strawberry.field(description="Positive, in the source account's currency.")
     to_amount: str | None = strawberry.field(default=None, description="Arriving amount; required across "
                                                                        "currencies.")
-    booked_on: dt.date
-    description: str | None = None
+    booked_on: dt.date = strawberry.field(description="The booking day of both legs, between 1900-01-01 and 2200-12-31.")
+    description: str | None = strawberry.field(
+        default=None, description="At most 500 characters; null: \"Transfer to\" and the target account's name.")
     id: strawberry.ID | None = strawberry.field(default=None, description="Client-chosen id of the outgoing leg.")
 
 
-@strawberry.input
+@strawberry.input(description="Pair an outgoing transaction with an incoming one of another own account as a "
+                              "transfer.")
 class TransactionLinkInput:
     from_id: strawberry.ID = strawberry.field(description="The outgoing (negative) leg.")
     to_id: strawberry.ID = strawberry.field(description="The incoming (positive) leg.")
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.input
+@strawberry.input(description="Unpair a transfer, given either of its legs.")
 class TransactionUnlinkInput:
-    id: strawberry.ID
-    idempotency_key: str | None = None
+    id: strawberry.ID = strawberry.field(description="Either leg of the transfer.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `transactionCreate` and `transactionUpdate`.")
 class TransactionPayload:
-    transaction: Transaction | None
-    errors: list[UserError]
+    transaction: Transaction | None = strawberry.field(description="The transaction as stored; null when refused.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `transactionDelete`.")
 class TransactionDeletePayload:
     deleted_ids: list[strawberry.ID] = strawberry.field(description="This id, and the other leg of a transfer.")
-    errors: list[UserError]
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `transferCreate` and `transactionLink`.")
 class TransferPayload:
-    transfer: Transfer | None
-    errors: list[UserError]
+    transfer: Transfer | None = strawberry.field(description="The two linked legs; null when refused.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="The result of `transactionUnlink`.")
 class TransactionUnlinkPayload:
-    transactions: list[Transaction]
-    errors: list[UserError]
+    transactions: list[Transaction] = strawberry.field(
+        description="The two former legs, now ordinary transactions; empty when refused.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type(description="A change to the caller's transactions.")
 class TransactionEvent:
-    kind: TransactionEventKind  # type: ignore[valid-type]
-    transaction_id: strawberry.ID | None
+    kind: TransactionEventKind = strawberry.field(  # type: ignore[valid-type]
+        description="What happened.")
+    transaction_id: strawberry.ID | None = strawberry.field(
+        description="The changed Transaction; null for BULK_CHANGED.")
     transaction: Transaction | None = strawberry.field(description="Null when deleted or bulk.")
-    account_ids: list[strawberry.ID]
-    count: int
-    sync_run_id: strawberry.ID | None
+    account_ids: list[strawberry.ID] = strawberry.field(
+        description="The Accounts concerned; after a move to another account, the old and the new one.")
+    count: int = strawberry.field(description="How many transactions changed: 1, or more for BULK_CHANGED.")
+    sync_run_id: strawberry.ID | None = strawberry.field(
+        description="The sync run behind a BULK_CHANGED event; null otherwise.")
 
 
 @strawberry.type(description="A tombstone: this object was deleted (for offline clients).")
 class Deletion:
-    entity: str
+    entity: str = strawberry.field(description="The type of the deleted object, e.g. `Transaction` or `Category`.")
     entity_id: strawberry.ID = strawberry.field(description="The global id the object had.")
-    deleted_at: dt.datetime
+    deleted_at: dt.datetime = strawberry.field(description="When the object was deleted.")
