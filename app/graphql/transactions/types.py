@@ -225,7 +225,8 @@ class TransferCreateInput:
     amount: str = strawberry.field(description="Positive, in the source account's currency.")
     to_amount: str | None = strawberry.field(default=None, description="Arriving amount; required across "
                                                                        "currencies.")
-    booked_on: dt.date = strawberry.field(description="The booking day of both legs, between 1900-01-01 and 2200-12-31.")
+    booked_on: dt.date = strawberry.field(
+        description="The booking day of both legs, between 1900-01-01 and 2200-12-31.")
     description: str | None = strawberry.field(
         default=None, description="At most 500 characters; null: \"Transfer to\" and the target account's name.")
     id: strawberry.ID | None = strawberry.field(default=None, description="Client-chosen id of the outgoing leg.")
