@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.auth.models import IdempotencyKey
 from app.errors import Conflict, DomainError, ErrorCode
@@ -62,13 +63,13 @@ async def claim(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_
         insert(IdempotencyKey)
         .values(user_id=user_id, key=key, request_hash=request_hash)
         .on_conflict_do_nothing()
-        .returning(IdempotencyKey.key)
+        .returning(col(IdempotencyKey.key))
     )
     if inserted.first() is not None:
         return None
     row = (await session.execute(
-        sa.select(IdempotencyKey.request_hash, IdempotencyKey.result)
-        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        sa.select(col(IdempotencyKey.request_hash), col(IdempotencyKey.result))
+        .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
     )).first()
     if row is None:  # pragma: no cover - the conflicting row vanished between the two statements
         raise Conflict(message="Request is already being processed; retry", field=field)
@@ -80,6 +81,6 @@ async def claim(session: AsyncSession, *, user_id: uuid.UUID, key: str, request_
 async def store(session: AsyncSession, *, user_id: uuid.UUID, key: str, result: dict[str, Any]) -> None:
     await session.execute(
         sa.update(IdempotencyKey)
-        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)  # type: ignore[arg-type]
+        .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
         .values(result=json.loads(json.dumps(result, default=_plain)))
     )

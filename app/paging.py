@@ -53,7 +53,8 @@ def _beyond(keys: Sequence[SortKey], values: tuple[Any, ...], forward: bool) -> 
     return sa.or_(*clauses)
 
 
-def apply_keyset(stmt: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest) -> sa.Select[Any]:
+def apply_keyset(stmt: sa.Select[*tuple[Any, ...]], keys: Sequence[SortKey],
+                 request: PageRequest) -> sa.Select[*tuple[Any, ...]]:
     if request.after is not None:
         stmt = stmt.where(_beyond(keys, request.after, True))
     if request.before is not None:
@@ -66,7 +67,7 @@ def apply_keyset(stmt: sa.Select[Any], keys: Sequence[SortKey], request: PageReq
     return stmt.order_by(*order).limit(request.size + 1)
 
 
-async def fetch_page(session: AsyncSession, stmt: sa.Select[Any], keys: Sequence[SortKey],
+async def fetch_page(session: AsyncSession, stmt: sa.Select[*tuple[Any, ...]], keys: Sequence[SortKey],
                      request: PageRequest, *, scalars: bool = True) -> Page[Any]:
     result = await session.execute(apply_keyset(stmt, keys, request))
     rows = list(result.scalars() if scalars else result.all())
@@ -78,6 +79,6 @@ async def fetch_page(session: AsyncSession, stmt: sa.Select[Any], keys: Sequence
     return Page(rows, has_next=more, has_previous=request.after is not None)
 
 
-async def count(session: AsyncSession, stmt: sa.Select[Any]) -> int:
+async def count(session: AsyncSession, stmt: sa.Select[*tuple[Any, ...]]) -> int:
     counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     return int((await session.execute(counted)).scalar_one())

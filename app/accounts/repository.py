@@ -10,10 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.accounts.models import Account
 
-_accounts = Account.__table__  # Core table: balance updates must not touch the ORM identity map
+# Core table: balance updates must not touch the ORM identity map
+_accounts: sa.Table = Account.__table__  # type: ignore[attr-defined]
 
 
 async def insert_account(session: AsyncSession, values: dict[str, Any]) -> Account | None:
@@ -23,13 +25,13 @@ async def insert_account(session: AsyncSession, values: dict[str, Any]) -> Accou
 
 
 async def account_by_id(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> Account | None:
-    stmt = sa.select(Account).where(Account.user_id == user_id, Account.id == account_id)
+    stmt = sa.select(Account).where(col(Account.user_id) == user_id, col(Account.id) == account_id)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def account_for_update(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID) -> Account | None:
     """The user's account, row-locked until the end of the transaction; None when missing or foreign."""
-    stmt = sa.select(Account).where(Account.user_id == user_id, Account.id == account_id).with_for_update()
+    stmt = sa.select(Account).where(col(Account.user_id) == user_id, col(Account.id) == account_id).with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
@@ -37,7 +39,7 @@ async def accounts_by_ids(session: AsyncSession, user_id: uuid.UUID, ids: Sequen
     """The user's accounts among `ids` (any order; foreign and missing ids are left out): one statement."""
     if not ids:
         return []
-    stmt = sa.select(Account).where(Account.user_id == user_id, Account.id.in_(list(ids)))  # type: ignore[attr-defined]
+    stmt = sa.select(Account).where(col(Account.user_id) == user_id, col(Account.id).in_(list(ids)))
     return list((await session.execute(stmt)).scalars())
 
 
@@ -54,7 +56,7 @@ async def update_account(session: AsyncSession, user_id: uuid.UUID, account_id: 
         changes["current_balance"] = Account.current_balance + (opening_balance - Account.opening_balance)
     stmt = (
         sa.update(Account)
-        .where(Account.user_id == user_id, Account.id == account_id)  # type: ignore[arg-type]
+        .where(col(Account.user_id) == user_id, col(Account.id) == account_id)
         .values(**changes)
         .returning(Account)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -74,7 +76,7 @@ async def add_to_balance(session: AsyncSession, *, user_id: uuid.UUID, account_i
 
 def accounts_query(user_id: uuid.UUID, *, include_archived: bool = False) -> sa.Select[Any]:
     """The user's accounts (unordered) for a keyset page and its count."""
-    stmt = sa.select(Account).where(Account.user_id == user_id)
+    stmt = sa.select(Account).where(col(Account.user_id) == user_id)
     if not include_archived:
-        stmt = stmt.where(Account.archived.is_(False))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Account.archived).is_(False))
     return stmt

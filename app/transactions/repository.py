@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.accounts.models import Account
 from app.categories.models import Category
@@ -47,87 +48,92 @@ def prefix_tsquery(text: str) -> str | None:
 
 def conditions(user_id: uuid.UUID, f: TransactionFilter) -> list[sa.ColumnElement[bool]]:
     t = Transaction
-    where: list[sa.ColumnElement[bool]] = [t.user_id == user_id]  # type: ignore[list-item]
+    where: list[sa.ColumnElement[bool]] = [col(t.user_id) == user_id]
     if f.account_ids is not None:
-        where.append(t.account_id.in_(f.account_ids))  # type: ignore[attr-defined]
+        where.append(col(t.account_id).in_(f.account_ids))
     if f.category_ids is not None:
         if f.include_child_categories:
-            ids = sa.select(Category.id).where(
-                Category.user_id == user_id,
-                sa.or_(Category.id.in_(f.category_ids), Category.parent_id.in_(f.category_ids)),  # type: ignore[attr-defined,union-attr]
+            ids = sa.select(col(Category.id)).where(
+                col(Category.user_id) == user_id,
+                sa.or_(col(Category.id).in_(f.category_ids), col(Category.parent_id).in_(f.category_ids)),
             )
-            where.append(t.category_id.in_(ids))  # type: ignore[union-attr]
+            where.append(col(t.category_id).in_(ids))
         else:
-            where.append(t.category_id.in_(f.category_ids))  # type: ignore[union-attr]
+            where.append(col(t.category_id).in_(f.category_ids))
     if f.uncategorized is not None:
-        where.append(t.category_id.is_(None) if f.uncategorized else t.category_id.is_not(None))  # type: ignore[union-attr]
+        where.append(col(t.category_id).is_(None) if f.uncategorized else col(t.category_id).is_not(None))
     if f.date_from is not None:
-        where.append(t.booked_on >= f.date_from)  # type: ignore[arg-type]
+        where.append(col(t.booked_on) >= f.date_from)
     if f.date_to is not None:
-        where.append(t.booked_on <= f.date_to)  # type: ignore[arg-type]
+        where.append(col(t.booked_on) <= f.date_to)
     if f.amount_min is not None:
-        where.append(t.amount >= f.amount_min)  # type: ignore[arg-type]
+        where.append(col(t.amount) >= f.amount_min)
     if f.amount_max is not None:
-        where.append(t.amount <= f.amount_max)  # type: ignore[arg-type]
+        where.append(col(t.amount) <= f.amount_max)
     if f.status is not None:
-        where.append(t.status == f.status)  # type: ignore[arg-type]
+        where.append(col(t.status) == f.status)
     if f.tags:
-        where.append(t.tags.contains(f.tags))  # type: ignore[attr-defined]
+        where.append(col(t.tags).contains(f.tags))
     if f.search:
         query = prefix_tsquery(f.search)
         if query is None:
             where.append(sa.false())
         else:
-            where.append(t.search.op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.String).cast(  # type: ignore[union-attr]
+            where.append(col(t.search).op("@@")(sa.func.to_tsquery(sa.literal("simple", sa.String).cast(
                 sa.dialects.postgresql.REGCONFIG), query)))
     if f.updated_since is not None:
-        where.append(t.updated_at > f.updated_since)  # type: ignore[arg-type]
+        where.append(col(t.updated_at) > f.updated_since)
     return where
 
 
-def page_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+def page_select(
+    where: Sequence[sa.ColumnElement[bool]],
+) -> sa.Select[Transaction, Account, Category | None, Category | None]:
     """Transactions with their account, category and category parent: one statement per page."""
     return (
         sa.select(Transaction, Account, Category, Parent)
-        .join(Account, Account.id == Transaction.account_id)  # type: ignore[arg-type]
-        .outerjoin(Category, Category.id == Transaction.category_id)  # type: ignore[arg-type]
-        .outerjoin(Parent, Parent.id == Category.parent_id)  # type: ignore[arg-type]
+        .join(Account, col(Account.id) == Transaction.account_id)
+        .outerjoin(Category, col(Category.id) == Transaction.category_id)
+        .outerjoin(Parent, col(Parent.id) == Category.parent_id)
         .where(*where)
     )
 
 
-def count_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-    return sa.select(Transaction.id).where(*where)
+def count_select(where: Sequence[sa.ColumnElement[bool]]) -> sa.Select[uuid.UUID]:
+    return sa.select(col(Transaction.id)).where(*where)
 
 
-async def rows_by_ids(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
-    stmt = page_select([Transaction.user_id == user_id, Transaction.id.in_(ids)])  # type: ignore[attr-defined,list-item]
+async def rows_by_ids(
+    session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID],
+) -> list[sa.Row[Transaction, Account, Category | None, Category | None]]:
+    stmt = page_select([col(Transaction.user_id) == user_id, col(Transaction.id).in_(ids)])
     return list((await session.execute(stmt)).all())
 
 
 async def for_update(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Transaction]:
     stmt = (sa.select(Transaction)
-            .where(Transaction.user_id == user_id, Transaction.id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Transaction.id).with_for_update())
+            .where(col(Transaction.user_id) == user_id, col(Transaction.id).in_(ids))
+            .order_by(col(Transaction.id)).with_for_update())
     return list((await session.execute(stmt)).scalars())
 
 
 async def exists_any(session: AsyncSession, ids: Sequence[uuid.UUID]) -> bool:
     """Whether any of these ids is taken, by anyone (a client-chosen id must be new)."""
-    stmt = sa.select(sa.exists().where(Transaction.id.in_(ids)))  # type: ignore[attr-defined]
+    stmt = sa.select(sa.exists().where(col(Transaction.id).in_(ids)))
     return bool((await session.execute(stmt)).scalar_one())
 
 
-async def splits_for(session: AsyncSession, user_id: uuid.UUID,
-                     transaction_ids: Sequence[uuid.UUID]) -> list[sa.Row[Any]]:
+async def splits_for(
+    session: AsyncSession, user_id: uuid.UUID, transaction_ids: Sequence[uuid.UUID],
+) -> list[sa.Row[TransactionSplit, Category | None, Category | None, str]]:
     stmt = (
-        sa.select(TransactionSplit, Category, Parent, Transaction.currency)
-        .join(Transaction, Transaction.id == TransactionSplit.transaction_id)  # type: ignore[arg-type]
-        .outerjoin(Category, Category.id == TransactionSplit.category_id)  # type: ignore[arg-type]
-        .outerjoin(Parent, Parent.id == Category.parent_id)  # type: ignore[arg-type]
-        .where(TransactionSplit.user_id == user_id,
-               TransactionSplit.transaction_id.in_(transaction_ids))  # type: ignore[attr-defined]
-        .order_by(TransactionSplit.transaction_id, TransactionSplit.position)
+        sa.select(TransactionSplit, Category, Parent, col(Transaction.currency))
+        .join(Transaction, col(Transaction.id) == TransactionSplit.transaction_id)
+        .outerjoin(Category, col(Category.id) == TransactionSplit.category_id)
+        .outerjoin(Parent, col(Parent.id) == Category.parent_id)
+        .where(col(TransactionSplit.user_id) == user_id,
+               col(TransactionSplit.transaction_id).in_(transaction_ids))
+        .order_by(col(TransactionSplit.transaction_id), col(TransactionSplit.position))
     )
     return list((await session.execute(stmt)).all())
 
@@ -135,17 +141,17 @@ async def splits_for(session: AsyncSession, user_id: uuid.UUID,
 async def replace_splits(session: AsyncSession, user_id: uuid.UUID, transaction_id: uuid.UUID,
                          lines: Sequence[TransactionSplit]) -> None:
     await session.execute(sa.delete(TransactionSplit).where(
-        TransactionSplit.user_id == user_id, TransactionSplit.transaction_id == transaction_id))  # type: ignore[arg-type]
+        col(TransactionSplit.user_id) == user_id, col(TransactionSplit.transaction_id) == transaction_id))
     session.add_all(lines)
 
 
 async def delete(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
     await session.execute(sa.update(Transaction).where(
-        Transaction.user_id == user_id, Transaction.id.in_(ids)).values(transfer_id=None))  # type: ignore[attr-defined]
+        col(Transaction.user_id) == user_id, col(Transaction.id).in_(ids)).values(transfer_id=None))
     await session.execute(sa.delete(Transaction).where(
-        Transaction.user_id == user_id, Transaction.id.in_(ids)))  # type: ignore[attr-defined]
+        col(Transaction.user_id) == user_id, col(Transaction.id).in_(ids)))
     session.add_all([Deletion(user_id=user_id, entity="Transaction", entity_id=i) for i in ids])
 
 
 def deletions_select(user_id: uuid.UUID, since: dt.datetime) -> sa.Select[Any]:
-    return sa.select(Deletion).where(Deletion.user_id == user_id, Deletion.deleted_at > since)  # type: ignore[arg-type]
+    return sa.select(Deletion).where(col(Deletion.user_id) == user_id, col(Deletion.deleted_at) > since)

@@ -56,6 +56,11 @@ async def _load(ctx: Context, ids: list[str]) -> list[Transaction]:
     return [t for t in found if t is not None]
 
 
+async def _load_one(ctx: Context, id: str) -> Transaction | None:
+    found = await _load(ctx, [id])
+    return found[0] if found else None
+
+
 @strawberry.type
 class TransactionMutation:
     @strawberry.mutation(description="Record a transaction; the account's balance moves by its amount.")
@@ -74,7 +79,7 @@ class TransactionMutation:
         result, errors = await run_mutation(ctx, "transactionCreate", action, key=input.id, data=_plain(input))
         if errors or result is None:
             return TransactionPayload(transaction=None, errors=errors)
-        return TransactionPayload(transaction=(await _load(ctx, [result["transaction"]]) or [None])[0], errors=[])
+        return TransactionPayload(transaction=await _load_one(ctx, result["transaction"]), errors=[])
 
     @strawberry.mutation(description="Change given fields of a transaction; absent fields stay as they are.")
     async def transaction_update(self, info: Info, input: TransactionUpdateInput) -> TransactionPayload:
@@ -102,7 +107,7 @@ class TransactionMutation:
                                             data=_plain(input))
         if errors or result is None:
             return TransactionPayload(transaction=None, errors=errors)
-        return TransactionPayload(transaction=(await _load(ctx, [result["transaction"]]) or [None])[0], errors=[])
+        return TransactionPayload(transaction=await _load_one(ctx, result["transaction"]), errors=[])
 
     @strawberry.mutation(description="Delete a transaction; deleting one leg of a transfer deletes both.")
     async def transaction_delete(self, info: Info, input: TransactionDeleteInput) -> TransactionDeletePayload:

@@ -20,6 +20,8 @@ from app.transactions.events import ChangeKind
 from app.transactions.models import CategorySource as DomainCategorySource
 from app.transactions.models import TransactionStatus as DomainStatus
 
+# strawberry.enum registers and returns the domain class itself, so input fields that Python code reads
+# are annotated with DomainStatus (same schema, and mypy sees a real type).
 TransactionStatus = strawberry.enum(DomainStatus, name="TransactionStatus", description="PENDING or POSTED.")
 CategorySource = strawberry.enum(DomainCategorySource, name="CategorySource",
                                  description="Who chose the category: the user, a rule, the merchant memory, a model.")
@@ -175,7 +177,7 @@ class TransactionCreateInput:
     notes: str | None = strawberry.field(default=None, description="At most 2000 characters; null: none.")
     tags: list[str] | None = strawberry.field(
         default=None, description="At most 20 tags of at most 40 characters each; duplicates are dropped.")
-    status: TransactionStatus = strawberry.field(  # type: ignore[valid-type]
+    status: DomainStatus = strawberry.field(
         default=DomainStatus.POSTED, description="PENDING or POSTED; default POSTED.")
     splits: list[SplitInput] | None = strawberry.field(
         default=None, description="2 to 50 category lines that sum exactly to `amount`; null or empty: not split.")
@@ -204,7 +206,7 @@ class TransactionUpdateInput:
     tags: strawberry.Maybe[list[str] | None] = strawberry.field(
         default=None, description="Replaces all tags (at most 20, each at most 40 characters); absent: unchanged; "
                                   "null: cleared.")
-    status: strawberry.Maybe[TransactionStatus] = strawberry.field(  # type: ignore[valid-type]
+    status: strawberry.Maybe[DomainStatus] = strawberry.field(
         default=None, description="PENDING or POSTED; absent: unchanged.")
     splits: strawberry.Maybe[list[SplitInput] | None] = strawberry.field(
         default=None, description="New lines; null removes the split.")
