@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from app import idempotency
 from app.auth.principal import Principal
 from app.db import UnitOfWork, unit_of_work
-from app.errors import Conflict, DomainError, DomainErrors
+from app.errors import Conflict, DomainError, DomainErrors, ErrorCode
 from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
+from app.graphql.node import from_global_id
 
 Action = Callable[[UnitOfWork, Principal], Awaitable[dict[str, Any]]]
 
@@ -55,3 +57,26 @@ def _primary_key_violation(exc: IntegrityError) -> bool:
     driver = getattr(exc, "driver_exception", None) or exc.orig
     return (getattr(driver, "sqlstate", None) == "23505"
             and str(getattr(driver, "constraint_name", "") or "").startswith("pk_"))
+
+
+ABSENT = "<absent>"
+
+
+def client_id(value: str | None, type_name: str) -> uuid.UUID | None:
+    """The uuid of a client-chosen global id for a create; INVALID on `id` when malformed or of another type."""
+    if value is None:
+        return None
+    decoded = from_global_id(value)
+    if decoded is None or decoded[0] != type_name:
+        raise DomainError(ErrorCode.INVALID, f"`id` must be a global id of type {type_name}.", "id")
+    return decoded[1]
+
+
+def given(value: Any, absent: Any = None) -> Any:
+    """A `strawberry.Maybe` as a service argument: `absent` when not given, else its value (maybe None)."""
+    return absent if value is None else value.value
+
+
+def fingerprint_value(value: Any) -> Any:
+    """A `strawberry.Maybe` as plain data for an idempotency fingerprint: absent differs from null."""
+    return ABSENT if value is None else value.value

@@ -10,7 +10,6 @@ import strawberry
 from app.accounts import service
 from app.auth.principal import Principal
 from app.db import UnitOfWork
-from app.errors import DomainError, ErrorCode
 from app.graphql.accounts.queries import load_accounts
 from app.graphql.accounts.types import (
     Account,
@@ -22,38 +21,16 @@ from app.graphql.accounts.types import (
     AccountUpdatePayload,
 )
 from app.graphql.context import Context, Info
-from app.graphql.mutation import run_mutation
-from app.graphql.node import decode_id, from_global_id
-
-ABSENT = "<absent>"
-
-
-def client_id(value: str | None, type_name: str) -> uuid.UUID | None:
-    """The uuid of a client-chosen global id for a create; INVALID on `id` when malformed or of another type."""
-    if value is None:
-        return None
-    decoded = from_global_id(value)
-    if decoded is None or decoded[0] != type_name:
-        raise DomainError(ErrorCode.INVALID, f"`id` must be a global id of type {type_name}.", "id")
-    return decoded[1]
-
-
-
-
-def maybe(value: Any) -> Any:
-    """A `strawberry.Maybe` as plain data for an idempotency fingerprint: absent differs from null."""
-    return ABSENT if value is None else value.value
-
-
-def keep(value: Any) -> Any:
-    """A `strawberry.Maybe` as a service argument: absent is KEEP, otherwise the value (maybe None)."""
-    return service.KEEP if value is None else value.value
+from app.graphql.mutation import client_id, fingerprint_value, given, run_mutation
+from app.graphql.node import decode_id
 
 
 async def _account(ctx: Context, result: dict[str, Any] | None) -> Account | None:
     if result is None:
         return None
     return (await load_accounts(ctx, [uuid.UUID(result["account"])]))[0]
+
+UPDATABLE = ("name", "institution", "mask", "kind", "opening_balance", "opening_date")
 
 
 @strawberry.type
@@ -83,14 +60,10 @@ class AccountMutation:
         async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
             account = await service.update_account(
                 uow.session, user_id=principal.user_id, account_id=decode_id(input.id, "Account"),
-                name=keep(input.name), institution=keep(input.institution), mask=keep(input.mask),
-                kind=keep(input.kind), opening_balance=keep(input.opening_balance),
-                opening_date=keep(input.opening_date))
+                **{name: given(getattr(input, name), service.KEEP) for name in UPDATABLE})
             return {"account": str(account.id)}
 
-        data = {"id": input.id, "name": maybe(input.name), "institution": maybe(input.institution),
-                "mask": maybe(input.mask), "kind": maybe(input.kind), "openingBalance": maybe(input.opening_balance),
-                "openingDate": maybe(input.opening_date)}
+        data = {"id": input.id, **{name: fingerprint_value(getattr(input, name)) for name in UPDATABLE}}
         result, errors = await run_mutation(ctx, "accountUpdate", action, key=input.idempotency_key, data=data)
         if errors:
             return AccountUpdatePayload(account=None, errors=errors)

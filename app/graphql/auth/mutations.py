@@ -31,7 +31,7 @@ from app.graphql.auth.types import (
 )
 from app.graphql.context import Info
 from app.graphql.errors import Unauthenticated, user_errors
-from app.graphql.mutation import run_mutation
+from app.graphql.mutation import client_id, given, run_mutation
 from app.graphql.node import decode_id
 
 
@@ -44,9 +44,7 @@ def _failed(exc: DomainError | DomainErrors) -> AuthPayload:
     return AuthPayload(access_token=None, refresh_token=None, expires_at=None, user=None, errors=user_errors(exc))
 
 
-def _maybe(value: Any) -> Any:
-    """strawberry.Maybe -> None when absent, else the value (which may itself be None)."""
-    return None if value is None else value.value
+
 
 
 @strawberry.type
@@ -109,15 +107,15 @@ class AuthMutation:
     @strawberry.mutation(description="Update the profile: name, base currency, time zone.")
     async def me_update(self, info: Info, input: MeUpdateInput) -> MeUpdatePayload:
         ctx = info.context
-        name = _maybe(input.name)
+        name = given(input.name)
         data = {"name": name if input.name is not None else "<absent>",
-                "baseCurrency": _maybe(input.base_currency), "timeZone": _maybe(input.time_zone)}
+                "baseCurrency": given(input.base_currency), "timeZone": given(input.time_zone)}
 
         async def action(uow: UnitOfWork, principal: Any) -> dict[str, Any]:
             user = await service.update_me(
                 uow.session, principal=principal,
                 name=("" if name is None else name) if input.name is not None else None,
-                base_currency=_maybe(input.base_currency), time_zone=_maybe(input.time_zone))
+                base_currency=given(input.base_currency), time_zone=given(input.time_zone))
             return {"user": str(user.id)}
 
         result, errors = await run_mutation(ctx, "meUpdate", action, key=input.idempotency_key, data=data)
@@ -133,7 +131,7 @@ class AuthMutation:
         secret_box: dict[str, str] = {}
 
         async def action(uow: UnitOfWork, principal: Any) -> dict[str, Any]:
-            token_id = decode_id(input.id, "ApiToken") if input.id is not None else None
+            token_id = client_id(input.id, "ApiToken")
             token, secret = await service.create_api_token(
                 uow.session, principal=principal, name=input.name, scope=Scope(input.scope),
                 expires_in_days=input.expires_in_days, token_id=token_id, origin=ctx.origin)

@@ -10,7 +10,6 @@ import strawberry
 from app.auth.principal import Principal
 from app.categories import service
 from app.db import UnitOfWork
-from app.errors import DomainError, ErrorCode
 from app.graphql.categories.queries import load_categories
 from app.graphql.categories.types import (
     Category,
@@ -22,36 +21,16 @@ from app.graphql.categories.types import (
     CategoryUpdatePayload,
 )
 from app.graphql.context import Context, Info
-from app.graphql.mutation import run_mutation
-from app.graphql.node import decode_id, decode_optional_id, from_global_id, to_global_id
-
-ABSENT = "<absent>"
-
-
-def _client_id(value: str | None) -> uuid.UUID | None:
-    """The uuid of a client-chosen Category id; INVALID on `id` when malformed or of another type."""
-    if value is None:
-        return None
-    decoded = from_global_id(value)
-    if decoded is None or decoded[0] != "Category":
-        raise DomainError(ErrorCode.INVALID, "`id` must be a global id of type Category.", "id")
-    return decoded[1]
-
-
-
-
-def _maybe(value: Any) -> Any:
-    return ABSENT if value is None else value.value
-
-
-def _keep(value: Any) -> Any:
-    return service.KEEP if value is None else value.value
+from app.graphql.mutation import client_id, fingerprint_value, given, run_mutation
+from app.graphql.node import decode_id, decode_optional_id, to_global_id
 
 
 async def _category(ctx: Context, result: dict[str, Any] | None) -> Category | None:
     if result is None:
         return None
     return (await load_categories(ctx, [uuid.UUID(result["category"])]))[0]
+
+UPDATABLE = ("name", "icon", "color", "position")
 
 
 @strawberry.type
@@ -61,7 +40,7 @@ class CategoryMutation:
         ctx = info.context
 
         async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
-            category_id = _client_id(input.id)
+            category_id = client_id(input.id, "Category")
             category = await service.create_category(
                 uow.session, user_id=principal.user_id, name=input.name,
                 parent_id=decode_optional_id(input.parent_id, "Category", "parentId"), kind=input.kind,
@@ -80,17 +59,16 @@ class CategoryMutation:
         ctx = info.context
 
         async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
-            parent = _keep(input.parent_id)
+            parent = given(input.parent_id, service.KEEP)
             if parent is not service.KEEP:
                 parent = decode_optional_id(parent, "Category", "parentId")
             category = await service.update_category(
                 uow.session, user_id=principal.user_id, category_id=decode_id(input.id, "Category"),
-                name=_keep(input.name), parent_id=parent, icon=_keep(input.icon), color=_keep(input.color),
-                position=_keep(input.position))
+                parent_id=parent, **{name: given(getattr(input, name), service.KEEP) for name in UPDATABLE})
             return {"category": str(category.id)}
 
-        data = {"id": input.id, "name": _maybe(input.name), "parentId": _maybe(input.parent_id),
-                "icon": _maybe(input.icon), "color": _maybe(input.color), "position": _maybe(input.position)}
+        data = {"id": input.id, "parentId": fingerprint_value(input.parent_id),
+                **{name: fingerprint_value(getattr(input, name)) for name in UPDATABLE}}
         result, errors = await run_mutation(ctx, "categoryUpdate", action, key=input.idempotency_key, data=data)
         if errors:
             return CategoryUpdatePayload(category=None, errors=errors)

@@ -10,7 +10,7 @@ import strawberry
 from app.auth.principal import Principal
 from app.db import UnitOfWork
 from app.graphql.context import Context, Info
-from app.graphql.mutation import run_mutation
+from app.graphql.mutation import client_id, run_mutation
 from app.graphql.node import decode_id, decode_optional_id, to_global_id
 from app.graphql.transactions.queries import load_transactions
 from app.graphql.transactions.types import (
@@ -73,7 +73,7 @@ class TransactionMutation:
                 booked_on=input.booked_on, description=input.description, merchant=input.merchant,
                 category_id=decode_optional_id(input.category_id, "Category", "categoryId"), notes=input.notes,
                 tags=input.tags, status=input.status.value, splits=_lines(input.splits),
-                transaction_id=decode_optional_id(input.id, "Transaction", "id"))
+                transaction_id=client_id(input.id, "Transaction"))
             return {"transaction": str(tx.id)}
 
         result, errors = await run_mutation(ctx, "transactionCreate", action, key=input.id, data=_plain(input))
@@ -133,7 +133,7 @@ class TransactionMutation:
                 uow, principal, from_account_id=decode_id(input.from_account_id, "Account", "fromAccountId"),
                 to_account_id=decode_id(input.to_account_id, "Account", "toAccountId"), amount=input.amount,
                 to_amount=input.to_amount, booked_on=input.booked_on, description=input.description,
-                transfer_id=decode_optional_id(input.id, "Transaction", "id"))
+                transfer_id=client_id(input.id, "Transaction"))
             return {"from": str(out.id), "to": str(into.id)}
 
         result, errors = await run_mutation(ctx, "transferCreate", action, key=input.id, data=_plain(input))
