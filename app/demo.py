@@ -59,7 +59,7 @@ async def load_demo(settings: Settings, *, today: dt.date | None = None) -> None
             user = await auth_repo.user_by_id(uow.session, user_id, for_update=True)
             if user is None:  # pragma: no cover - deleted between the two units of work
                 return
-            if await _has_accounts(uow, user.id):
+            if await accounts_repo.has_accounts(uow.session, user.id):
                 log.info("demo data exists")
                 return
             plan = build_plan(today or dt.datetime.now(ZoneInfo(user.time_zone)).date())
@@ -74,11 +74,6 @@ async def load_demo(settings: Settings, *, today: dt.date | None = None) -> None
 def _principal(user: User) -> Principal:
     return Principal(user_id=user.id, email=user.email, base_currency=user.base_currency.strip(),
                      time_zone=user.time_zone, scope=Scope.READ_WRITE, token_id=new_id())
-
-
-async def _has_accounts(uow: UnitOfWork, user_id: uuid.UUID) -> bool:
-    stmt = accounts_repo.accounts_query(user_id, include_archived=True).limit(1)
-    return (await uow.session.execute(stmt)).first() is not None
 
 
 async def _category_ids(uow: UnitOfWork, principal: Principal, wanted: list[Category]) -> dict[Category, uuid.UUID]:

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import warnings
+from abc import ABC, abstractmethod
 from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
@@ -56,14 +57,14 @@ def _wait_dead(pid: int, timeout: float) -> bool:
     return True
 
 
-class _Embedded:
+class _Embedded(ABC):
     """Context-manager protocol shared by the embedded servers."""
 
-    def start(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self) -> str: ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def stop(self) -> None: ...
 
     def __enter__(self) -> Self:
         self.start()

@@ -80,3 +80,9 @@ def accounts_query(user_id: uuid.UUID, *, include_archived: bool = False) -> sa.
     if not include_archived:
         stmt = stmt.where(col(Account.archived).is_(False))
     return stmt
+
+
+async def has_accounts(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the user has any account, archived ones included."""
+    stmt = sa.select(sa.exists().where(col(Account.user_id) == user_id))
+    return bool((await session.execute(stmt)).scalar_one())
