@@ -71,6 +71,18 @@ class UnitOfWork:
     jobs: list[PendingJob] = field(default_factory=list)
     events: list[tuple[uuid.UUID, Event]] = field(default_factory=list)
     after_commit: list[Any] = field(default_factory=list)
+    before_commit: list[Any] = field(default_factory=list)
+    """Coroutine functions run in order inside the transaction, just before it commits."""
+    state: dict[str, Any] = field(default_factory=dict)
+    """Per-unit-of-work accumulators (e.g. the ledger changes whose consequences run before commit)."""
+
+    @staticmethod
+    def of(session: AsyncSession) -> UnitOfWork:
+        """The unit of work a session belongs to (services that take only a session reach it here)."""
+        uow = session.info.get("uow")
+        if uow is None:
+            raise RuntimeError("this session is not part of a unit of work; use `unit_of_work(resources)`")
+        return uow  # type: ignore[no-any-return]
 
     def enqueue(self, function: str, *args: Any, job_id: str | None = None, defer_seconds: float | None = None) -> None:
         self.jobs.append(PendingJob(function, args, job_id, defer_seconds))
@@ -84,8 +96,13 @@ async def unit_of_work(resources: Resources) -> AsyncIterator[UnitOfWork]:
     """Commit at the end and roll back on an exception; then enqueue jobs and publish events."""
     async with resources.sessionmaker() as session:
         uow = UnitOfWork(session)
+        session.info["uow"] = uow
         async with session.begin():
             yield uow
+            # hooks may add more hooks (a consequence of a consequence): run until none is left
+            while uow.before_commit:
+                hook = uow.before_commit.pop(0)
+                await hook()
     if uow.jobs:
         await resources.job_queue.enqueue_all(uow.jobs)
     for user_id, event in uow.events:

@@ -349,9 +349,11 @@ async def test_account_list_runs_one_statement_for_fifty_accounts(gql: GraphQLCl
 
     # given
     user = await gql.register()
-    async with resources.sessionmaker() as session, session.begin():
+    from app.db import unit_of_work
+
+    async with unit_of_work(resources) as uow:
         for i in range(50):
-            await accounts_service.create_account(session, user_id=db_id(user["user_id"]), name=f"Account {i:02}",
+            await accounts_service.create_account(uow.session, user_id=db_id(user["user_id"]), name=f"Account {i:02}",
                                                   kind=AccountKind.CHECKING, currency="EUR", opening_balance=str(i))
     query = "{ accounts(first: 50) { edges { node { name balance { amount } } } } }"
     context = await build_context(resources, authorization=f"Bearer {user['token']}")  # authentication: 1 statement

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import effects
 from app.accounts import repository as repo
 from app.accounts.models import Account, AccountKind, classify
 from app.db import new_id
@@ -79,6 +80,7 @@ async def create_account(session: AsyncSession, *, user_id: uuid.UUID, name: str
     Every bad field is reported at once and nothing is written. An `account_id` already used by any
     account (the user's own or anyone else's) is CONFLICT on `id`, without saying whose it is.
     """
+    await effects.lock_ledger(session, user_id)
     errors = Collector()
     clean_name = check_name(name, errors)
     code: str | None = None
@@ -99,6 +101,7 @@ async def create_account(session: AsyncSession, *, user_id: uuid.UUID, name: str
     })
     if account is None:
         raise Conflict(message="This id cannot be used for a new account; choose another.", field="id")
+    effects.touch(session, user_id, account.id, opening_date or account.created_at.date())
     return account
 
 
@@ -112,6 +115,8 @@ async def update_account(session: AsyncSession, *, user_id: uuid.UUID, account_i
     A new kind recomputes the classification; a new opening balance moves the current balance by the
     exact difference. The currency never changes.
     """
+    if opening_balance is not KEEP or opening_date is not KEEP:
+        await effects.lock_ledger(session, user_id)
     account = await repo.account_by_id(session, user_id, account_id)
     if account is None:
         raise NotFound(message="No Account with this id", field="id")
@@ -134,9 +139,13 @@ async def update_account(session: AsyncSession, *, user_id: uuid.UUID, account_i
     errors.raise_if_any()
     if not values and new_opening is None:
         return account
+    old_start = account.opening_date or account.created_at.date()
     updated = await repo.update_account(session, user_id, account_id, values, opening_balance=new_opening)
     if updated is None:  # pragma: no cover - deleted between the two statements
         raise NotFound(message="No Account with this id", field="id")
+    if new_opening is not None or "opening_date" in values:
+        new_start = updated.opening_date or updated.created_at.date()
+        effects.touch(session, user_id, account_id, min(old_start, new_start))
     return updated
 
 

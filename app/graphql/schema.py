@@ -13,11 +13,23 @@ from app.graphql.accounts.mutations import AccountMutation
 from app.graphql.accounts.queries import AccountQuery
 from app.graphql.auth.mutations import AuthMutation
 from app.graphql.auth.queries import AuthQuery
+from app.graphql.budgets.mutations import BudgetMutation
+from app.graphql.budgets.queries import BudgetQuery
+from app.graphql.budgets.subscriptions import BudgetSubscription
 from app.graphql.categories.mutations import CategoryMutation
 from app.graphql.categories.queries import CategoryQuery
 from app.graphql.context import Info
 from app.graphql.errors import BadUserInput, FlorinErrors
+from app.graphql.goals.mutations import GoalMutation
+from app.graphql.goals.queries import GoalQuery
+from app.graphql.goals.subscriptions import GoalSubscription
+from app.graphql.networth.mutations import NetWorthMutation
+from app.graphql.networth.queries import NetWorthQuery
+from app.graphql.networth.subscriptions import NetWorthSubscription
 from app.graphql.node import MAX_NODES, Node, resolve_nodes
+from app.graphql.notifications.mutations import NotificationMutation
+from app.graphql.notifications.queries import NotificationQuery
+from app.graphql.notifications.subscriptions import NotificationSubscription
 from app.graphql.transactions.mutations import TransactionMutation
 from app.graphql.transactions.queries import TransactionQuery
 from app.graphql.transactions.subscriptions import TransactionSubscription
@@ -39,17 +51,20 @@ class NodeQuery:
 
 
 @strawberry.type(description="Read the caller's data.")
-class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery):
+class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
+            NotificationQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
-class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation):
+class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation, BudgetMutation, GoalMutation,
+               NetWorthMutation, NotificationMutation):
     pass
 
 
 @strawberry.type(description="Real-time events of the caller over graphql-transport-ws.")
-class Subscription(TransactionSubscription):
+class Subscription(TransactionSubscription, BudgetSubscription, GoalSubscription, NetWorthSubscription,
+                   NotificationSubscription):
     @strawberry.subscription(description="Liveness check: yields `pong` every `interval` seconds, `count` times.")
     async def heartbeat(self, info: Info, count: int = 1, interval: float = 1.0) -> AsyncGenerator[str, None]:
         info.context.viewer()

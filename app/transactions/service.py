@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app import effects
 from app.accounts import repository as accounts_repo
 from app.accounts.models import Account
 from app.auth.principal import Principal
@@ -136,6 +137,7 @@ async def create_transaction(
     notes: str | None = None, tags: Sequence[str] | None = None, status: str = TransactionStatus.POSTED.value,
     splits: Sequence[SplitLine] | None = None, transaction_id: uuid.UUID | None = None,
 ) -> Transaction:
+    await effects.lock_ledger(uow.session, principal.user_id)
     account = await _account(uow, principal, account_id, "accountId")
     currency = account.currency.strip()
     errors = Collector()
@@ -165,6 +167,8 @@ async def create_transaction(
     if split_rows:
         uow.session.add_all(split_rows)
     await _move_balances(uow, principal, {account.id: value})
+    effects.touch(uow.session, principal.user_id, account.id, day,
+                  categories=(category_id, *(row.category_id for row in split_rows)))
     _publish(uow, principal, ChangeKind.CREATED, tx)
     return tx
 
@@ -181,6 +185,7 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
                              changes: dict[str, Any]) -> Transaction:
     """`changes` holds only the fields given: amount, booked_on, description, merchant, category_id, notes,
     tags, status, account_id, splits (None removes the split)."""
+    await effects.lock_ledger(uow.session, principal.user_id)
     tx = (await _locked(uow, principal, [transaction_id]))[transaction_id]
     errors = Collector()
     account_id = tx.account_id
@@ -223,7 +228,7 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
     deltas: dict[uuid.UUID, Decimal] = {}
     deltas[tx.account_id] = deltas.get(tx.account_id, Decimal(0)) - tx.amount
     deltas[account_id] = deltas.get(account_id, Decimal(0)) + amount
-    old_account = tx.account_id
+    old_account, old_day, old_category = tx.account_id, tx.booked_on, tx.category_id
     for key, value in updates.items():
         setattr(tx, key, value)
     tx.account_id, tx.amount, tx.booked_on, tx.updated_at = account_id, amount, day, utcnow()
@@ -232,12 +237,16 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
         await repo.replace_splits(uow.session, principal.user_id, tx.id, split_rows)
     await uow.session.flush()
     await _move_balances(uow, principal, deltas)
+    effects.touch(uow.session, principal.user_id, old_account, old_day, categories=(old_category,))
+    effects.touch(uow.session, principal.user_id, account_id, day,
+                  categories=(tx.category_id, *(row.category_id for row in split_rows or ())))
     _publish(uow, principal, ChangeKind.UPDATED, tx, old_account)
     return tx
 
 
 async def delete_transaction(uow: UnitOfWork, principal: Principal, *, transaction_id: uuid.UUID) -> list[uuid.UUID]:
     """Deletes the transaction, and its other leg when it is a transfer. Returns the deleted ids."""
+    await effects.lock_ledger(uow.session, principal.user_id)
     first = (await _locked(uow, principal, [transaction_id]))[transaction_id]
     ids = [first.id] + ([first.transfer_id] if first.transfer_id else [])
     rows = await _locked(uow, principal, ids)
@@ -247,6 +256,7 @@ async def delete_transaction(uow: UnitOfWork, principal: Principal, *, transacti
     await repo.delete(uow.session, principal.user_id, ids)
     await _move_balances(uow, principal, deltas)
     for row in rows.values():
+        effects.touch(uow.session, principal.user_id, row.account_id, row.booked_on, categories=(row.category_id,))
         _publish(uow, principal, ChangeKind.DELETED, row)
     return ids
 
@@ -257,6 +267,7 @@ async def create_transfer(
     transfer_id: uuid.UUID | None = None,
 ) -> tuple[Transaction, Transaction]:
     """Money out of one own account and into another: two linked rows that never count as spending."""
+    await effects.lock_ledger(uow.session, principal.user_id)
     errors = Collector()
     if from_account_id is not None and from_account_id == to_account_id:
         raise DomainError(ErrorCode.INVALID, "A transfer needs two different accounts", "toAccountId")
@@ -298,6 +309,7 @@ async def create_transfer(
     await uow.session.flush()
     await _move_balances(uow, principal, {source.id: -out, target.id: incoming})
     for leg in legs:
+        effects.touch(uow.session, principal.user_id, leg.account_id, leg.booked_on)
         _publish(uow, principal, ChangeKind.CREATED, leg)
     return legs
 
@@ -307,6 +319,7 @@ async def link(uow: UnitOfWork, principal: Principal, *, from_id: uuid.UUID, to_
     """Pair two existing rows as one transfer: money out of one account and into another."""
     if from_id == to_id:
         raise DomainError(ErrorCode.INVALID, "A transaction cannot be linked to itself", "toId")
+    await effects.lock_ledger(uow.session, principal.user_id)
     rows = await _locked(uow, principal, [from_id], "fromId") | await _locked(uow, principal, [to_id], "toId")
     out, into = rows[from_id], rows[to_id]
     errors = Collector()
@@ -324,11 +337,13 @@ async def link(uow: UnitOfWork, principal: Principal, *, from_id: uuid.UUID, to_
     out.updated_at = into.updated_at = now
     await uow.session.flush()
     for leg in (out, into):
+        effects.touch(uow.session, principal.user_id, leg.account_id, leg.booked_on, categories=(leg.category_id,))
         _publish(uow, principal, ChangeKind.UPDATED, leg)
     return out, into
 
 
 async def unlink(uow: UnitOfWork, principal: Principal, *, transaction_id: uuid.UUID) -> tuple[Transaction, ...]:
+    await effects.lock_ledger(uow.session, principal.user_id)
     first = (await _locked(uow, principal, [transaction_id]))[transaction_id]
     if first.transfer_id is None:
         raise DomainError(ErrorCode.INVALID, "This transaction is not part of a transfer", "id")
@@ -339,5 +354,6 @@ async def unlink(uow: UnitOfWork, principal: Principal, *, transaction_id: uuid.
         row.updated_at = now
     await uow.session.flush()
     for row in rows.values():
+        effects.touch(uow.session, principal.user_id, row.account_id, row.booked_on, categories=(row.category_id,))
         _publish(uow, principal, ChangeKind.UPDATED, row)
     return tuple(rows[i] for i in (first.id, *[k for k in rows if k != first.id]))
