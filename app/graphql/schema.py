@@ -30,6 +30,7 @@ from app.graphql.node import MAX_NODES, Node, resolve_nodes
 from app.graphql.notifications.mutations import NotificationMutation
 from app.graphql.notifications.queries import NotificationQuery
 from app.graphql.notifications.subscriptions import NotificationSubscription
+from app.graphql.reports.queries import ReportQuery
 from app.graphql.transactions.mutations import TransactionMutation
 from app.graphql.transactions.queries import TransactionQuery
 from app.graphql.transactions.subscriptions import TransactionSubscription
@@ -52,7 +53,7 @@ class NodeQuery:
 
 @strawberry.type(description="Read the caller's data.")
 class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
-            NotificationQuery):
+            NotificationQuery, ReportQuery):
     pass
 
 
