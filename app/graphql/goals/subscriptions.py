@@ -1,4 +1,4 @@
-"""Subscription fields of goals (being built)."""
+"""Subscription fields of goals: none of their own; milestones arrive as notifications (`notificationsLive`)."""
 
 from __future__ import annotations
 
