@@ -58,6 +58,19 @@ async def lock_ledger(session: AsyncSession, user_id: uuid.UUID) -> None:
 def touch(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, day: dt.date, *,
           categories: tuple[uuid.UUID | None, ...] = ()) -> None:
     """Record that `account_id` changed from `day` on; its consequences run once, before the commit."""
+    entry = _entry(session, user_id)
+    earliest = entry.accounts.get(account_id)
+    entry.accounts[account_id] = day if earliest is None else min(earliest, day)
+    entry.days.add(day)
+    entry.categories.update(categories)
+
+
+def touch_categories(session: AsyncSession, user_id: uuid.UUID, categories: tuple[uuid.UUID | None, ...]) -> None:
+    """Record that transactions moved between categories (balances unchanged; budgets may cross)."""
+    _entry(session, user_id).categories.update(categories)
+
+
+def _entry(session: AsyncSession, user_id: uuid.UUID) -> LedgerChanges:
     uow = UnitOfWork.of(session)
     if user_id not in uow.state.get(_LOCKS, ()):
         raise RuntimeError("lock_ledger() must come before touch()")
@@ -66,10 +79,7 @@ def touch(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, day:
     if entry is None:
         entry = changes[user_id] = LedgerChanges(user_id)
         uow.before_commit.append(lambda: _apply(uow, entry))
-    earliest = entry.accounts.get(account_id)
-    entry.accounts[account_id] = day if earliest is None else min(earliest, day)
-    entry.days.add(day)
-    entry.categories.update(categories)
+    return entry
 
 
 async def _apply(uow: UnitOfWork, changes: LedgerChanges) -> None:
@@ -81,7 +91,8 @@ async def _apply(uow: UnitOfWork, changes: LedgerChanges) -> None:
 
     await balances.recompute(uow.session, changes.user_id, changes.accounts)
     await alerts.evaluate(uow, changes)
-    await milestones.check_accounts(uow, changes.user_id, set(changes.accounts))
+    if changes.accounts:
+        await milestones.check_accounts(uow, changes.user_id, set(changes.accounts))
     earliest = changes.earliest
     if earliest is not None:
         uow.publish(changes.user_id, NetWorthChanged(since=earliest, account_ids=tuple(sorted(changes.accounts))))

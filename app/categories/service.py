@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import effects
 from app.categories import repository as repo
 from app.categories.builtin import BUILTIN_CATEGORIES
 from app.categories.models import Category, CategoryKind
@@ -197,6 +198,7 @@ async def delete_category(session: AsyncSession, *, user_id: uuid.UUID, category
     deleted ones) or become uncategorized, with `updated_at` touched so offline clients notice; a
     tombstone is written for every deleted category.
     """
+    await effects.lock_ledger(session, user_id)
     deleted = await repo.lock_subtree(session, user_id, category_id)
     if not deleted:
         raise NotFound(message="No Category with this id", field="id")
@@ -208,6 +210,7 @@ async def delete_category(session: AsyncSession, *, user_id: uuid.UUID, category
             raise NotFound(message="No Category with this id", field="moveToCategoryId")
     await repo.move_split_lines(session, user_id, deleted, move_to_id)
     await repo.move_transactions(session, user_id, deleted, move_to_id)
+    effects.touch_categories(session, user_id, (*deleted, move_to_id))
     await repo.insert_tombstones(session, user_id, "Category", deleted)
     await repo.delete_categories(session, user_id, deleted)
     return [category_id, *(i for i in deleted if i != category_id)]
