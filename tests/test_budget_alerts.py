@@ -225,3 +225,18 @@ async def test_evaluation_costs_a_constant_number_of_statements(gql: GraphQLClie
     assert await statements(nobody["user_id"]) == 1
     assert await statements(small["user_id"]) == await statements(large["user_id"]) == 2
     assert await alerts(resources) == fired_before == []
+
+
+async def test_a_category_deleted_into_a_budgeted_one_fires(gql: GraphQLClient, resources: Any) -> None:
+    # given: 70 of 100 groceries spent (50 % fired) and 20 on restaurants
+    s = await setup(gql)
+    await spend(gql, s, "-70.00")
+    await spend(gql, s, "-20.00", category=s["restaurants"])
+    assert [a[0] for a in await alerts(resources)] == [50]
+    # when: restaurants is deleted and its transactions move to groceries (90 %)
+    deleted = (await gql("""mutation($input: CategoryDeleteInput!) { categoryDelete(input: $input) {
+      deletedId errors { code } } }""", {"input": {"id": s["restaurants"], "moveToCategoryId": s["groceries"]}},
+                         token=s["token"])).ok()["categoryDelete"]
+    # then: the 80 % alert fires in the same commit
+    assert deleted["errors"] == []
+    assert [a[:2] for a in await alerts(resources)] == [(50, "70.00"), (80, "90.00")]

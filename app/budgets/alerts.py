@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 async def evaluate(uow: UnitOfWork, changes: LedgerChanges) -> None:
     """Fire the alerts of every line that this change made cross a threshold in its current period."""
-    await evaluate_user(uow, changes.user_id, days=changes.days)
+    # a recategorization without days (a category deleted into another) may move any period
+    await evaluate_user(uow, changes.user_id, days=changes.days or None)
 
 
 async def evaluate_user(uow: UnitOfWork, user_id: uuid.UUID, *, days: set[Any] | None = None) -> list[BudgetAlert]:
