@@ -1,7 +1,8 @@
 """The demo user and their data for `florin demo` and `make dev`.
 
 `load_demo` registers the demo user when missing and, only while that user has no account at all, writes
-two years of deterministic data (`app.demo_data`) through the same services the API uses, in one unit of
+two years of deterministic data (`app.demo_data`, then `app.demo_planning`: a budget, goals, a valued
+apartment and exchange rates) through the same services the API uses, in one unit of
 work: running it again never duplicates anything. Demo data publishes no real-time events.
 """
 
@@ -26,6 +27,7 @@ from app.categories.models import CategoryKind
 from app.config import Settings
 from app.db import UnitOfWork, new_id, unit_of_work
 from app.demo_data import Category, Plan, TransactionSpec, build_plan
+from app.demo_planning import BUDGET_LINES, write_planning
 from app.resources import build_resources
 from app.transactions import service as transactions_service
 from app.transactions.models import TransactionStatus
@@ -62,8 +64,13 @@ async def load_demo(settings: Settings, *, today: dt.date | None = None) -> None
             if await accounts_repo.has_accounts(uow.session, user.id):
                 log.info("demo data exists")
                 return
-            plan = build_plan(today or dt.datetime.now(ZoneInfo(user.time_zone)).date())
-            rows = await write_plan(uow, _principal(user), plan)
+            last = today or dt.datetime.now(ZoneInfo(user.time_zone)).date()
+            plan = build_plan(last)
+            principal = _principal(user)
+            rows, accounts = await write_plan(uow, principal, plan)
+            categories = await _category_ids(uow, principal, [category for category, _ in BUDGET_LINES])
+            await write_planning(uow, principal, start=plan.start, today=last, accounts=accounts,
+                                 categories=categories)
             uow.events.clear()  # demo data needs no real-time events
         log.info("demo data loaded: %d accounts, %d transactions in %.1f s", len(plan.accounts), rows,
                  time.perf_counter() - started)
@@ -96,8 +103,9 @@ async def _category_ids(uow: UnitOfWork, principal: Principal, wanted: list[Cate
     return found
 
 
-async def write_plan(uow: UnitOfWork, principal: Principal, plan: Plan) -> int:
-    """Open the plan's accounts and book its operations in order; returns the number of transaction rows."""
+async def write_plan(uow: UnitOfWork, principal: Principal, plan: Plan) -> tuple[int, dict[str, uuid.UUID]]:
+    """Open the plan's accounts and book its operations in order; returns the number of transaction rows and
+    the accounts by the plan's keys."""
     accounts: dict[str, uuid.UUID] = {}
     for spec in plan.accounts:
         account = await accounts_service.create_account(
@@ -120,4 +128,4 @@ async def write_plan(uow: UnitOfWork, principal: Principal, plan: Plan) -> int:
                 uow, principal, from_account_id=accounts[op.source], to_account_id=accounts[op.target],
                 amount=op.amount, to_amount=op.to_amount, booked_on=op.day, description=op.description)
             rows += 2
-    return rows
+    return rows, accounts
