@@ -30,8 +30,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check app worker tests
 	$(BIN)/mypy app worker
 
-bench: $(STAMP)
-	$(BIN)/python -m bench
+## Benchmarks (about 15 minutes; `BENCH_ARGS=--help` lists the options): writes bench/RESULTS.md.
+bench: $(VENV)/.florin-bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+$(VENV)/.florin-bench-installed: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) .florin

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,6 +15,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "florin-development-secret-change-me"
+ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+ECB_90_DAYS_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
 
 
 class Settings(BaseSettings):
@@ -40,7 +43,38 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 5000
     max_page_size: int = 100
+    max_directives: int = 50
+    """Directives in one document (and at most 3 on one field or fragment)."""
+    max_duplicate_fields: int = 5
+    """How often one response key may be selected in one selection set (`{ id id id }`)."""
+    max_query_cost: int = 50000
+    """Estimated cost ceiling: every field costs 1, and a connection's `first`/`last` (20 when absent) or a
+    plain list (10) multiplies the cost of its subtree."""
     graphiql: bool | None = None
+    introspection: bool | None = None
+    """Introspection queries; on by default except in production."""
+
+    rate_limit_user_requests: int = 6000
+    """Operations one user may run per window (HTTP requests and WebSocket operations); 0 turns the limit off
+    (not allowed in production)."""
+    rate_limit_user_window_seconds: int = 60
+    rate_limit_auth_ip_requests: int = 600
+    """`authLogin`/`authRegister` attempts per client IP per auth window."""
+    rate_limit_auth_email_requests: int = 30
+    """`authLogin`/`authRegister` attempts per email address per auth window."""
+    rate_limit_auth_window_seconds: int = 600
+    login_failure_threshold: int = 5
+    """After this many failed logins for one email, further attempts are refused for a while ..."""
+    login_backoff_seconds: int = 30
+    """... first this long, then twice as long after each further failure ..."""
+    login_backoff_max_seconds: int = 3600
+    """... at most this long; failures are forgotten after this long without one."""
+    rate_limit_prefix: str | None = None
+    """Redis key prefix of the limiters; by default derived from the database URL, so deployments (and test
+    databases) sharing one Redis keep separate counts."""
+
+    slow_operation_ms: int = 1000
+    """Operations slower than this are logged as `slow operation` with their SQL statement count."""
 
     db_pool_size: int = 10
     db_max_overflow: int = 10
@@ -53,6 +87,13 @@ class Settings(BaseSettings):
     vertex_project: str | None = None
     vertex_location: str = "europe-west1"
     gemini_model: str = "gemini-2.5-flash"
+
+    exchange_rates_url: str = ECB_DAILY_URL
+    """Where `refresh_exchange_rates` reads the ECB reference rates: an http(s) URL, a file:// URL or a path;
+    empty disables the job. In the test environment it is empty unless set, so no test reaches the internet."""
+    exchange_rates_history_url: str = ECB_90_DAYS_URL
+    """Read instead of `exchange_rates_url` while no reference rate is stored yet (the first run fills 90 days)."""
+    exchange_rates_timeout_seconds: float = 30.0
 
     demo_email: str = "demo@florin.dev"
     demo_password: SecretStr = SecretStr("florin-demo-password")
@@ -68,6 +109,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _offline_tests(self) -> Settings:
+        # tests never reach the internet: the reference-rate sources are off unless a test sets them
+        if self.env == "test":
+            for name in ("exchange_rates_url", "exchange_rates_history_url"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, "")
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.env == "production":
             if self.secret_key.get_secret_value() == DEFAULT_SECRET or len(
@@ -78,6 +128,9 @@ class Settings(BaseSettings):
                 )
             if not self.database_url or not self.redis_url:
                 raise ValueError("FLORIN_DATABASE_URL and FLORIN_REDIS_URL are required in production")
+            if min(self.rate_limit_user_requests, self.rate_limit_auth_ip_requests,
+                   self.rate_limit_auth_email_requests, self.login_failure_threshold) <= 0:
+                raise ValueError("rate limits cannot be turned off in production")
         return self
 
     @property
@@ -87,6 +140,17 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def rate_limit_namespace(self) -> str:
+        if self.rate_limit_prefix:
+            return self.rate_limit_prefix
+        digest = hashlib.sha256((self.database_url or "").encode()).hexdigest()[:12]
+        return f"florin:rl:{digest}:"
 
 
 def get_settings(**overrides: object) -> Settings:

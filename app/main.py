@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -14,18 +15,20 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import metrics
 from app.config import Settings, get_settings
 from app.graphql.graphiql import graphiql_routes
-from app.logging import configure_logging, request_id_var
+from app.logging import configure_logging, operation_var, request_id_var, user_id_var
 from app.resources import Resources, build_resources
 
 log = logging.getLogger("florin.api")
 access_log = logging.getLogger("florin.access")
 
+REQUEST_ID = re.compile(r"[^A-Za-z0-9._:-]")
 LOCALHOST_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\]|[a-z0-9-]+\.localhost)(:\d+)?"
 
 
@@ -40,8 +43,11 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        request_id = (headers.get(b"x-request-id") or b"").decode()[:64] or uuid.uuid4().hex
+        given = REQUEST_ID.sub("", (headers.get(b"x-request-id") or b"").decode("latin-1"))[:64]
+        request_id = given or uuid.uuid4().hex
         request_id_var.set(request_id)
+        user_id_var.set(None)
+        operation_var.set(None)
 
         started = time.perf_counter()
         status = 500
@@ -79,11 +85,10 @@ async def start_embedded(settings: Settings, stack: AsyncExitStack) -> Settings:
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Starlette:
     """The ASGI app. Given `resources`, the app uses them and leaves closing them to the caller."""
     settings = settings or (resources.settings if resources else get_settings())
-    from app.graphql.schema import create_schema
+    from app.graphql.schema import schema_for
     from app.graphql.view import FlorinGraphQL
 
-    schema = create_schema(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
-                           max_tokens=settings.max_tokens)
+    schema = schema_for(settings)
     state: dict[str, Any] = {}
 
     class LazyGraphQL:
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
                 res = await build_resources(resolved)
                 stack.push_async_callback(res.close)
             app.state.resources = res
+            metrics.instrument_engine(res.engine)
             state["graphql"] = FlorinGraphQL(schema, res)
             log.info("api ready")
             yield
@@ -123,21 +129,13 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    async def metrics(request: Request) -> PlainTextResponse:
-        res: Resources = request.app.state.resources
-        pool = res.engine.pool
-        lines = [
-            "# HELP florin_active_subscriptions Open subscriptions in this process.",
-            "# TYPE florin_active_subscriptions gauge",
-            f"florin_active_subscriptions {res.hub.subscriber_count}",
-            "# HELP florin_db_pool_checked_out Database connections in use.",
-            "# TYPE florin_db_pool_checked_out gauge",
-            f"florin_db_pool_checked_out {getattr(pool, 'checkedout', lambda: 0)()}",
-        ]
-        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+    async def metrics_endpoint(request: Request) -> Response:
+        body, content_type = await metrics.render(request.app.state.resources)
+        return Response(body, headers={"Content-Type": content_type})
 
     graphql = LazyGraphQL()
     if resources is not None:  # ready at once: tests can drive the app without running its lifespan
+        metrics.instrument_engine(resources.engine)
         state["graphql"] = FlorinGraphQL(schema, resources)
     cors: dict[str, Any] = {"allow_methods": ["GET", "POST", "OPTIONS"], "allow_headers": ["*"],
                             "allow_credentials": True, "max_age": 600}
@@ -151,8 +149,8 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            *graphiql_routes(),
+            Route("/metrics", metrics_endpoint),
+            *(graphiql_routes() if settings.graphiql_enabled else []),
         ],
         middleware=[Middleware(RequestIdMiddleware), Middleware(CORSMiddleware, **cors)],
         lifespan=lifespan,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -64,15 +66,41 @@ class RateLimited(TopLevelError):
 _SHOWN = (TopLevelError,)
 
 
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# Strawberry's message for an explicit null where `Maybe[T]` wants a value or nothing names Python types
+MAYBE_NULL = re.compile(r"Expected value of type '.*?', found null\. (Argument|Field) '(\w+)' of type 'Maybe\[.*?\]' "
+                        r"cannot be explicitly set to null\. Use 'Maybe\[.*?\]' if you need to allow null values\.")
+
+
+def _client_message(message: str) -> str:
+    return MAYBE_NULL.sub(r"\1 '\2' cannot be null: leave it out to keep the current value.", message)
+
+
 class FlorinErrors(SchemaExtension):
-    """Give every error an `extensions.code`; mask unexpected ones as INTERNAL and log them."""
+    """Give every error an `extensions.code`; mask unexpected ones as INTERNAL and log them. With
+    `hide_suggestions` (production), "Did you mean …?" hints, which leak the schema, are cut from messages."""
+
+    def __init__(self, *, hide_suggestions: bool = False):
+        self.hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        self._process_result(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:  # type: ignore[override]
+        """Each result of a stream (subscriptions and operations over WebSocket) before it is sent."""
+        self._process_result(result)
+        yield
+
+    def _process_result(self, result: Any) -> None:
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [self._process(error) for error in errors]
+            for error in result.errors:
+                error.message = _client_message(error.message)
+            if self.hide_suggestions:
+                for error in result.errors:
+                    error.message = SUGGESTION.sub("", error.message)
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -86,6 +114,8 @@ class FlorinErrors(SchemaExtension):
             return _with_code(error, "Authentication required", "UNAUTHENTICATED")
         if isinstance(original, PermissionDenied):
             return _with_code(error, str(original) or "Forbidden", "FORBIDDEN")
+        if isinstance(original, GraphQLError):  # graphql-core's own (variable values that do not coerce)
+            return _with_code(error, error.message, "BAD_USER_INPUT")
         if isinstance(original, StrawberryInputCoercionError):
             return _with_code(error, str(original), "BAD_USER_INPUT")
         if isinstance(original, DomainError | DomainErrors):

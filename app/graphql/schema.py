@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.accounts.mutations import AccountMutation
@@ -23,6 +25,7 @@ from app.graphql.errors import BadUserInput, FlorinErrors
 from app.graphql.goals.mutations import GoalMutation
 from app.graphql.goals.queries import GoalQuery
 from app.graphql.goals.subscriptions import GoalSubscription
+from app.graphql.limits import DocumentLimits, QueryCost
 from app.graphql.networth.mutations import NetWorthMutation
 from app.graphql.networth.queries import NetWorthQuery
 from app.graphql.networth.subscriptions import NetWorthSubscription
@@ -30,6 +33,8 @@ from app.graphql.node import MAX_NODES, Node, resolve_nodes
 from app.graphql.notifications.mutations import NotificationMutation
 from app.graphql.notifications.queries import NotificationQuery
 from app.graphql.notifications.subscriptions import NotificationSubscription
+from app.graphql.observe import ObserveOperation
+from app.graphql.pagination import MAX_PAGE
 from app.graphql.reports.queries import ReportQuery
 from app.graphql.transactions.mutations import TransactionMutation
 from app.graphql.transactions.queries import TransactionQuery
@@ -77,19 +82,45 @@ class Subscription(TransactionSubscription, BudgetSubscription, GoalSubscription
             yield "pong"
 
 
-def create_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000) -> strawberry.Schema:
-    return strawberry.Schema(
+class FlorinSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Strawberry would log every error with the query text, which may hold a password typed inline;
+        `FlorinErrors` logs the unexpected ones (with their traceback) instead."""
+
+
+def create_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int = 5000, max_directives: int = 50,
+                  max_duplicate_fields: int = 5, max_cost: int = 50000, max_page: int = MAX_PAGE,
+                  introspection: bool = True, suggestions: bool = True, slow_operation_ms: int = 1000,
+                  ) -> strawberry.Schema:
+    """The schema with its limits; production passes `introspection=False, suggestions=False`."""
+    extensions: list[Any] = [
+        lambda: FlorinErrors(hide_suggestions=not suggestions),
+        lambda: ObserveOperation(slow_ms=slow_operation_ms),
+        lambda: DocumentLimits(max_directives=max_directives, max_duplicate_fields=max_duplicate_fields),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: QueryCost(max_cost=max_cost, max_page=max_page),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return FlorinSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[
-            FlorinErrors,
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
-            lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        ],
-        config=StrawberryConfig(auto_camel_case=True),
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
     )
+
+
+def schema_for(settings: Any) -> strawberry.Schema:
+    """The schema configured by `settings` (limits, and production's closed doors)."""
+    return create_schema(
+        max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_tokens,
+        max_directives=settings.max_directives, max_duplicate_fields=settings.max_duplicate_fields,
+        max_cost=settings.max_query_cost, max_page=settings.max_page_size,
+        introspection=settings.introspection_enabled, suggestions=not settings.is_production,
+        slow_operation_ms=settings.slow_operation_ms)
 
 
 schema = create_schema()

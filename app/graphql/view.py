@@ -5,23 +5,49 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from contextlib import suppress
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
+from app import metrics
 from app.auth.service import Origin
 from app.graphql.context import Context, authenticate_bearer, build_context
 from app.graphql.graphiql import render_graphiql
 from app.logging import operation_var, request_id_var, user_id_var
+from app.ratelimit import Decision, RateLimiter
 from app.resources import Resources
 
 log = logging.getLogger("florin.ws")
+
+# A multipart POST is a "simple" request a foreign page can send with the user's cookies; one that carries a
+# custom header cannot be sent without a CORS preflight, which only allowed origins pass.
+PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+
+
+class TooManyRequests(Exception):
+    """Raised while building the context of a user over their operation limit."""
+
+    def __init__(self, decision: Decision):
+        super().__init__("Too many requests")
+        self.decision = decision
+
+
+def rate_limited_error(decision: Decision) -> dict[str, Any]:
+    """The top-level error of a refused operation (the same shape as `RateLimited` in a result)."""
+    return {"message": f"Too many requests; retry in {decision.retry_after} s",
+            "extensions": {"code": "RATE_LIMITED", "retryAfter": decision.retry_after}}
 
 
 class AuthenticatingWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
@@ -50,6 +76,19 @@ class AuthenticatingWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         with suppress(Exception):
             await self.websocket.close(code=4401, reason="Token expired")
 
+    async def handle_subscribe(self, message: Any) -> None:
+        """Every operation over the socket counts against its user's rate limit."""
+        context: Context = self.context
+        if self.connection_acknowledged and context.principal is not None and isinstance(message, dict) \
+                and isinstance(message.get("id"), str) and message["id"] not in self.operations:
+            decision = await RateLimiter.for_resources(context.resources).hit_user(context.principal.user_id)
+            if not decision.allowed:
+                refusal: ErrorMessage = {"id": message["id"], "type": "error",
+                                         "payload": [rate_limited_error(decision)]}  # type: ignore[list-item]
+                await self.send_message(refusal)
+                return
+        await super().handle_subscribe(message)
+
     async def shutdown(self) -> None:
         if self._expiry_task is not None:
             self._expiry_task.cancel()
@@ -73,6 +112,30 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
         )
         self.resources = resources
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """HTTP: the strawberry view, plus request metrics and the 429 answer of a user over their limit."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        stats = metrics.RequestStats()
+        token = metrics.request_stats.set(stats)
+        response: Response
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            stats.outcome = f"http_{exc.status_code}"
+            response = PlainTextResponse(exc.reason, status_code=exc.status_code)
+        except TooManyRequests as exc:
+            stats.outcome = "rate_limited"
+            response = JSONResponse({"errors": [rate_limited_error(exc.decision)]}, status_code=429,
+                                    headers={"Retry-After": str(exc.decision.retry_after)})
+        finally:
+            metrics.request_stats.reset(token)
+        if isinstance(response, HTMLResponse):  # the GraphiQL page is no operation
+            stats.outcome = "ide"
+        metrics.observe_request(stats, time.perf_counter() - stats.started)
+        await response(scope, receive, send)
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client.host if request.client else None
         origin = Origin(ip=client, user_agent=request.headers.get("user-agent"))
@@ -80,9 +143,23 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
             return Context(resources=self.resources, request=request, response=response, origin=origin)
         context = await build_context(self.resources, authorization=request.headers.get("authorization"),
                                       request=request, response=response, origin=origin)
-        request_id_var.set(request.headers.get("x-request-id") or context.request_id)
+        context.request_id = request_id_var.get() or context.request_id  # the id the middleware logs and echoes
+        request_id_var.set(context.request_id)
         user_id_var.set(str(context.principal.user_id) if context.principal else None)
+        if context.principal is not None:
+            decision = await RateLimiter.for_resources(self.resources).hit_user(context.principal.user_id)
+            if not decision.allowed:
+                raise TooManyRequests(decision)
         return context
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """JSON bodies, and multipart ones only with a preflight header (CSRF); form-encoded and text/plain
+        bodies are refused by Strawberry itself."""
+        content_type, _ = parse_content_type(request.content_type or "")
+        if request.method == "POST" and content_type == "multipart/form-data" and not any(
+                request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise HTTPException(400, "Multipart requests need a `GraphQL-Require-Preflight` header")
+        return await super().parse_http_body(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if not self.resources.settings.graphiql_enabled:

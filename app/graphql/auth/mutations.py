@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import strawberry
+from starlette.responses import Response
 
 from app.auth import repository as repo
 from app.auth import service
 from app.auth.models import Scope
 from app.db import UnitOfWork, unit_of_work
-from app.errors import DomainError, DomainErrors
+from app.errors import DomainError, DomainErrors, ErrorCode
 from app.graphql.auth.queries import load_api_tokens
 from app.graphql.auth.types import (
     ApiToken,
@@ -29,10 +30,11 @@ from app.graphql.auth.types import (
     MeUpdatePayload,
     User,
 )
-from app.graphql.context import Info
-from app.graphql.errors import Unauthenticated, user_errors
+from app.graphql.context import Context, Info
+from app.graphql.errors import RateLimited, Unauthenticated, user_errors
 from app.graphql.mutation import client_id, given, run_mutation
 from app.graphql.node import decode_id
+from app.ratelimit import Decision, RateLimiter
 
 
 def _session_payload(issued: service.IssuedSession) -> AuthPayload:
@@ -44,7 +46,22 @@ def _failed(exc: DomainError | DomainErrors) -> AuthPayload:
     return AuthPayload(access_token=None, refresh_token=None, expires_at=None, user=None, errors=user_errors(exc))
 
 
+def _refuse(ctx: Context, decision: Decision) -> NoReturn:
+    """A top-level RATE_LIMITED error with `retryAfter`, and over HTTP a 429 with `Retry-After`."""
+    if isinstance(ctx.response, Response):
+        ctx.response.status_code = 429
+        ctx.response.headers["Retry-After"] = str(decision.retry_after)
+    raise RateLimited(f"Too many attempts; retry in {decision.retry_after} s", retryAfter=decision.retry_after)
 
+
+async def _limit(ctx: Context, action: str, email: str) -> RateLimiter:
+    """Count a sign-in or registration attempt per client IP and per email, refusing when over a limit or
+    while the email is locked after failed logins."""
+    limiter = RateLimiter.for_resources(ctx.resources)
+    decision = await limiter.hit_auth(action, ip=ctx.origin.ip, email=email or None)
+    if not decision.allowed:
+        _refuse(ctx, decision)
+    return limiter
 
 
 @strawberry.type
@@ -52,6 +69,7 @@ class AuthMutation:
     @strawberry.mutation(description="Create an account and sign in.")
     async def auth_register(self, info: Info, input: AuthRegisterInput) -> AuthPayload:
         ctx = info.context
+        await _limit(ctx, "register", (input.email or "").strip().lower())
         try:
             async with unit_of_work(ctx.resources) as uow:
                 issued = await service.register(
@@ -65,12 +83,17 @@ class AuthMutation:
     @strawberry.mutation(description="Sign in with email and password.")
     async def auth_login(self, info: Info, input: AuthLoginInput) -> AuthPayload:
         ctx = info.context
+        email = (input.email or "").strip().lower()
+        limiter = await _limit(ctx, "login", email)
         try:
             async with unit_of_work(ctx.resources) as uow:
                 issued = await service.login(uow.session, config=ctx.auth_config, email=input.email,
                                              password=input.password, origin=ctx.origin)
         except DomainError as exc:
+            if exc.code == ErrorCode.INVALID_CREDENTIALS:
+                await limiter.login_failed(email)
             return _failed(exc)
+        await limiter.login_succeeded(email)
         return _session_payload(issued)
 
     @strawberry.mutation(description="Trade a refresh token for a new session; each refresh token works once, "

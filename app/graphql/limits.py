@@ -1,0 +1,254 @@
+"""Limits on what one GraphQL document may ask, beyond depth, aliases and tokens (Strawberry's own):
+
+- directives: at most `max_directives` in the document and `MAX_DIRECTIVES_PER_LOCATION` on one field,
+  fragment or operation;
+- duplicate fields: one response key at most `max_duplicate_fields` times in one selection set;
+- cost: an estimate of the fields the answer holds, with a ceiling.
+
+The first two are counted on the parsed document before validation, so a document built to make validation
+slow is refused before it runs. The cost is estimated after validation (fragments are then known to be
+acyclic) with the request's variables: every field costs 1 plus the cost of its selections, and a field
+returning a connection multiplies the cost of its subtree by its page size (`first` or `last`, else the
+default page of 20, never more than the maximum page size); a plain list multiplies by `LIST_SIZE`.
+Introspection fields are free (their depth is limited by graphql-core, and production turns them off).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    visit,
+)
+from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+
+from app.graphql.pagination import DEFAULT_PAGE, MAX_PAGE
+
+MAX_DIRECTIVES_PER_LOCATION = 3
+LIST_SIZE = 10
+INVALID = "GRAPHQL_VALIDATION_FAILED"
+
+
+def _error(message: str, node: Any = None, **extra: object) -> GraphQLError:
+    return GraphQLError(message, nodes=[node] if node is not None else None, extensions={"code": INVALID, **extra})
+
+
+class _Counts(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.directives = 0
+        self.crowded: DirectiveNode | None = None
+        self.duplicate: tuple[str, int, FieldNode] | None = None
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        self.directives += 1
+
+    def enter(self, node: Any, *_: Any) -> None:
+        directives = getattr(node, "directives", None)
+        if directives and len(directives) > MAX_DIRECTIVES_PER_LOCATION and self.crowded is None:
+            self.crowded = directives[MAX_DIRECTIVES_PER_LOCATION]
+
+    def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> None:
+        keys = Counter((s.alias or s.name).value for s in node.selections if isinstance(s, FieldNode))
+        if keys:
+            key, count = keys.most_common(1)[0]
+            if self.duplicate is None or count > self.duplicate[1]:
+                fields = (s for s in node.selections if isinstance(s, FieldNode))
+                self.duplicate = (key, count, next(f for f in fields if (f.alias or f.name).value == key))
+
+
+def document_errors(document: DocumentNode, *, max_directives: int, max_duplicate_fields: int) -> list[GraphQLError]:
+    """Errors for directive and duplicate-field overloading (empty when the document is within limits)."""
+    counts = _Counts()
+    visit(document, counts)
+    errors = []
+    if counts.directives > max_directives:
+        errors.append(_error(f"{counts.directives} directives found. Allowed: {max_directives}"))
+    if counts.crowded is not None:
+        errors.append(_error(f"More than {MAX_DIRECTIVES_PER_LOCATION} directives in one place",
+                             counts.crowded))
+    if counts.duplicate is not None and counts.duplicate[1] > max_duplicate_fields:
+        key, count, node = counts.duplicate
+        errors.append(_error(f"'{key}' is selected {count} times in one selection set. "
+                             f"Allowed: {max_duplicate_fields}", node))
+    return errors
+
+
+class DocumentLimits(SchemaExtension):
+    """Refuses directive and duplicate-field overloading before validation runs."""
+
+    def __init__(self, *, max_directives: int, max_duplicate_fields: int):
+        self.max_directives = max_directives
+        self.max_duplicate_fields = max_duplicate_fields
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            errors = document_errors(context.graphql_document, max_directives=self.max_directives,
+                                     max_duplicate_fields=self.max_duplicate_fields)
+            if errors:
+                context.pre_execution_errors = errors  # Strawberry then skips validation and answers these
+        yield
+
+
+# --- cost --------------------------------------------------------------------------------------------------
+
+
+class _Cost:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None,
+                 max_page: int):
+        self.schema = schema
+        self.variables = variables or {}
+        self.max_page = max_page
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def value(self, node: ValueNode | None) -> Any:
+        if isinstance(node, VariableNode):
+            return self.variables.get(node.name.value)
+        if isinstance(node, IntValueNode):
+            return int(node.value)
+        if isinstance(node, ListValueNode):
+            return list(node.values)
+        if isinstance(node, BooleanValueNode):
+            return node.value
+        return None
+
+    def argument(self, node: FieldNode | DirectiveNode, name: str) -> Any:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return self.value(argument.value)
+        return None
+
+    def included(self, node: Any) -> bool:
+        for directive in node.directives or ():
+            name = directive.name.value
+            if name in ("skip", "include"):
+                condition = self.argument(directive, "if")
+                if condition is (name == "skip"):
+                    return False
+        return True
+
+    def page(self, field: FieldNode) -> int:
+        size = None
+        for name in ("first", "last"):
+            value = self.argument(field, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                size = value if size is None else max(size, value)
+        return max(0, min(DEFAULT_PAGE if size is None else size, self.max_page))
+
+    def multiplier(self, field: FieldNode, field_type: GraphQLOutputType, parent: GraphQLNamedType) -> int:
+        named = get_named_type(field_type)
+        if _is_connection(named):
+            return self.page(field)
+        if _is_list(field_type):
+            if _is_connection(parent) and field.name.value == "edges":
+                return 1  # the connection already counted its page
+            ids = self.argument(field, "ids")
+            return len(ids) if isinstance(ids, list) else LIST_SIZE
+        return 1
+
+    def selections(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType) -> int:
+        if selection_set is None:
+            return 0
+        total = 0
+        for selection in selection_set.selections:
+            if not self.included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selections(selection.selection_set, target or parent)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = self.schema.get_type(fragment.type_condition.name.value)
+                    total += self.selections(fragment.selection_set, target or parent)
+        return total
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        definition = parent.fields.get(name)
+        if definition is None:
+            return 0
+        inner = self.selections(node.selection_set, get_named_type(definition.type))
+        return 1 + self.multiplier(node, definition.type, parent) * inner
+
+
+def _is_list(field_type: GraphQLOutputType) -> bool:
+    if isinstance(field_type, GraphQLNonNull):
+        field_type = field_type.of_type
+    return isinstance(field_type, GraphQLList)
+
+
+def _is_connection(named: GraphQLNamedType | None) -> bool:
+    return isinstance(named, GraphQLObjectType) and "edges" in named.fields and "pageInfo" in named.fields
+
+
+def estimate_cost(schema: GraphQLSchema, document: DocumentNode, *, operation_name: str | None = None,
+                  variables: Mapping[str, Any] | None = None, max_page: int = MAX_PAGE) -> int:
+    """The estimated cost of the operation to run (a valid document is assumed)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name:
+        operations = [op for op in operations if op.name and op.name.value == operation_name]
+    if not operations:
+        return 0
+    operation = operations[0]
+    root = {OperationType.QUERY: schema.query_type, OperationType.MUTATION: schema.mutation_type,
+            OperationType.SUBSCRIPTION: schema.subscription_type}[operation.operation]
+    if root is None:
+        return 0
+    return _Cost(schema, document, variables, max_page).selections(operation.selection_set, root)
+
+
+class QueryCost(SchemaExtension):
+    """Refuses a query or mutation whose estimated cost is over `max_cost`, before anything resolves."""
+
+    def __init__(self, *, max_cost: int, max_page: int = MAX_PAGE):
+        self.max_cost = max_cost
+        self.max_page = max_page
+
+    def on_execute(self) -> Iterator[None]:
+        from graphql import ExecutionResult as GraphQLExecutionResult
+
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.result is None and self.max_cost > 0 \
+                and context.operation_type is not StrawberryOperationType.SUBSCRIPTION:
+            cost = estimate_cost(context.schema._schema, document, operation_name=context.operation_name,
+                                 variables=context.variables, max_page=self.max_page)
+            if cost > self.max_cost:
+                context.result = GraphQLExecutionResult(data=None, errors=[_error(
+                    f"Query cost {cost} exceeds the maximum of {self.max_cost}: ask for smaller pages "
+                    f"(`first`/`last`) or fewer nested lists", cost=cost, maxCost=self.max_cost)])
+        yield
