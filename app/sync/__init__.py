@@ -1,0 +1,1 @@
+"""Sync and import: statement files and network providers feed one pipeline."""
