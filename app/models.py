@@ -8,6 +8,9 @@ from app.db import metadata
 from app.goals import models as goals_models  # noqa: F401
 from app.networth import models as networth_models  # noqa: F401
 from app.notifications import models as notifications_models  # noqa: F401
+from app.privacy import models as privacy_models  # noqa: F401
+from app.rules import models as rules_models  # noqa: F401
+from app.sync import models as sync_models  # noqa: F401
 from app.transactions import models as transactions_models  # noqa: F401
 
 __all__ = ["metadata"]

@@ -1,4 +1,4 @@
-"""planning
+"""planning (balances, valuations, rates, budgets, goals, notifications) and data in (connections, imports, sync runs, rules, merchant memory)
 
 Revision ID: 7c2d9e41a5b3
 Revises: 156e129b3f10
@@ -174,9 +174,126 @@ def upgrade() -> None:
     op.create_index(op.f('ix_budget_alerts_budget_id'), 'budget_alerts', ['budget_id'], unique=False)
     op.create_index('ix_budget_alerts_user_fired', 'budget_alerts', ['user_id', 'fired_at'], unique=False)
     # ### end Alembic commands ###
+    # data in (issue 5): connections, imports, CSV presets, sync runs, rules, merchant memory
+    op.create_table('connections',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('provider', sa.String(length=24), nullable=False),
+    sa.Column('name', sa.String(length=120), server_default='', nullable=False),
+    sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='ACTIVE', nullable=False),
+    sa.Column('credentials', sa.LargeBinary(), nullable=True),
+    sa.Column('login_url', sa.String(length=1000), nullable=True),
+    sa.Column('cursor', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('last_synced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_connections_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
+    sa.UniqueConstraint('user_id', 'id', name='uq_connections_user_id_id')
+    )
+    op.create_index(op.f('ix_connections_user_id'), 'connections', ['user_id'], unique=False)
+    op.create_table('csv_mapping_presets',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('mapping', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_csv_mapping_presets_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_csv_mapping_presets'))
+    )
+    op.create_index('uq_csv_mapping_presets_user_name', 'csv_mapping_presets', ['user_id', sa.literal_column('lower(name)')], unique=True)
+    op.create_table('rules',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('priority', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('enabled', sa.Boolean(), server_default='true', nullable=False),
+    sa.Column('conditions', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('actions', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_rules_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rules')),
+    sa.UniqueConstraint('user_id', 'id', name='uq_rules_user_id_id')
+    )
+    op.create_index('ix_rules_user_priority', 'rules', ['user_id', 'priority', 'id'], unique=False)
+    op.create_table('imports',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=255), server_default='', nullable=False),
+    sa.Column('format', sa.String(length=12), nullable=False),
+    sa.Column('sha256', sa.CHAR(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.Column('account_id', sa.Uuid(), nullable=True),
+    sa.Column('options', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('preview', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_imports_account_id_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_imports_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_imports'))
+    )
+    op.create_index('ix_imports_user_created', 'imports', ['user_id', 'created_at'], unique=False)
+    op.create_index('ix_imports_user_sha256', 'imports', ['user_id', 'sha256'], unique=False)
+    op.create_table('merchant_memory',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('merchant', sa.String(length=200), nullable=False),
+    sa.Column('category_id', sa.Uuid(), nullable=False),
+    sa.Column('count', sa.Integer(), server_default='1', nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['user_id', 'category_id'], ['categories.user_id', 'categories.id'], name='fk_merchant_memory_user_category', ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_merchant_memory_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', 'merchant', name=op.f('pk_merchant_memory'))
+    )
+    op.create_table('sync_runs',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('state', sa.String(length=10), server_default='QUEUED', nullable=False),
+    sa.Column('connection_id', sa.Uuid(), nullable=True),
+    sa.Column('import_id', sa.Uuid(), nullable=True),
+    sa.Column('window_start', sa.Date(), nullable=True),
+    sa.Column('window_end', sa.Date(), nullable=True),
+    sa.Column('added', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('updated', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('duplicates', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('errors', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('phase', sa.String(length=40), nullable=True),
+    sa.Column('done', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_sync_runs_connection_id_connections'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['import_id'], ['imports.id'], name=op.f('fk_sync_runs_import_id_imports'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sync_runs_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
+    )
+    op.create_index('ix_sync_runs_connection_state', 'sync_runs', ['connection_id', 'state'], unique=False)
+    op.create_index(op.f('ix_sync_runs_import_id'), 'sync_runs', ['import_id'], unique=False)
+    op.create_index('ix_sync_runs_user_created', 'sync_runs', ['user_id', sa.literal_column('created_at DESC'), sa.literal_column('id DESC')], unique=False)
 
 
 def downgrade() -> None:
+    # data in (issue 5)
+    op.drop_index('ix_sync_runs_user_created', table_name='sync_runs')
+    op.drop_index(op.f('ix_sync_runs_import_id'), table_name='sync_runs')
+    op.drop_index('ix_sync_runs_connection_state', table_name='sync_runs')
+    op.drop_table('sync_runs')
+    op.drop_table('merchant_memory')
+    op.drop_index('ix_imports_user_sha256', table_name='imports')
+    op.drop_index('ix_imports_user_created', table_name='imports')
+    op.drop_table('imports')
+    op.drop_index('ix_rules_user_priority', table_name='rules')
+    op.drop_table('rules')
+    op.drop_index('uq_csv_mapping_presets_user_name', table_name='csv_mapping_presets')
+    op.drop_table('csv_mapping_presets')
+    op.drop_index(op.f('ix_connections_user_id'), table_name='connections')
+    op.drop_table('connections')
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_index('ix_budget_alerts_user_fired', table_name='budget_alerts')
     op.drop_index(op.f('ix_budget_alerts_budget_id'), table_name='budget_alerts')
