@@ -36,6 +36,11 @@ from app.graphql.notifications.subscriptions import NotificationSubscription
 from app.graphql.observe import ObserveOperation
 from app.graphql.pagination import MAX_PAGE
 from app.graphql.reports.queries import ReportQuery
+from app.graphql.rules.mutations import RuleMutation
+from app.graphql.rules.queries import RuleQuery
+from app.graphql.sync.mutations import SyncMutation
+from app.graphql.sync.queries import SyncQuery
+from app.graphql.sync.subscriptions import SyncSubscription
 from app.graphql.transactions.mutations import TransactionMutation
 from app.graphql.transactions.queries import TransactionQuery
 from app.graphql.transactions.subscriptions import TransactionSubscription
@@ -58,19 +63,19 @@ class NodeQuery:
 
 @strawberry.type(description="Read the caller's data.")
 class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
-            NotificationQuery, ReportQuery):
+            NotificationQuery, ReportQuery, RuleQuery, SyncQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
 class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation, BudgetMutation, GoalMutation,
-               NetWorthMutation, NotificationMutation):
+               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation):
     pass
 
 
 @strawberry.type(description="Real-time events of the caller over graphql-transport-ws.")
 class Subscription(TransactionSubscription, BudgetSubscription, GoalSubscription, NetWorthSubscription,
-                   NotificationSubscription):
+                   NotificationSubscription, SyncSubscription):
     @strawberry.subscription(description="Liveness check: yields `pong` every `interval` seconds, `count` times.")
     async def heartbeat(self, info: Info, count: int = 1, interval: float = 1.0) -> AsyncGenerator[str, None]:
         info.context.viewer()

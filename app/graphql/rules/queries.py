@@ -1,0 +1,10 @@
+"""Query fields of rules (being built)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class RuleQuery:
+    pass

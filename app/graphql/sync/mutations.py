@@ -1,0 +1,10 @@
+"""Mutation fields of sync (being built)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class SyncMutation:
+    pass

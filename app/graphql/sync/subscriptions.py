@@ -1,0 +1,10 @@
+"""Subscription fields of sync (being built)."""
+
+from __future__ import annotations
+
+import strawberry
+
+
+@strawberry.type
+class SyncSubscription:
+    pass
