@@ -23,6 +23,7 @@ from app import metrics
 from app.config import Settings, get_settings
 from app.graphql.graphiql import graphiql_routes
 from app.logging import configure_logging, operation_var, request_id_var, user_id_var
+from app.privacy.http import export_download
 from app.resources import Resources, build_resources
 
 log = logging.getLogger("florin.api")
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            Route("/exports/{export_id}", export_download, methods=["GET"]),
             *(graphiql_routes() if settings.graphiql_enabled else []),
         ],
         middleware=[Middleware(RequestIdMiddleware), Middleware(CORSMiddleware, **cors)],

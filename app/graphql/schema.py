@@ -35,6 +35,8 @@ from app.graphql.notifications.queries import NotificationQuery
 from app.graphql.notifications.subscriptions import NotificationSubscription
 from app.graphql.observe import ObserveOperation
 from app.graphql.pagination import MAX_PAGE
+from app.graphql.privacy.mutations import PrivacyMutation
+from app.graphql.privacy.queries import PrivacyQuery
 from app.graphql.reports.queries import ReportQuery
 from app.graphql.rules.mutations import RuleMutation
 from app.graphql.rules.queries import RuleQuery
@@ -63,13 +65,13 @@ class NodeQuery:
 
 @strawberry.type(description="Read the caller's data.")
 class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
-            NotificationQuery, ReportQuery, RuleQuery, SyncQuery):
+            NotificationQuery, ReportQuery, RuleQuery, SyncQuery, PrivacyQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
 class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation, BudgetMutation, GoalMutation,
-               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation):
+               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation, PrivacyMutation):
     pass
 
 

@@ -19,6 +19,7 @@ class NotificationKind(str, Enum):
     GOAL_MILESTONE = "GOAL_MILESTONE"
     SYNC_FAILED = "SYNC_FAILED"
     INSIGHT = "INSIGHT"
+    DATA_EXPORT_READY = "DATA_EXPORT_READY"
 
 
 class Notification(SQLModel, table=True):

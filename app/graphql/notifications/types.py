@@ -16,7 +16,8 @@ from app.notifications.models import NotificationKind as DomainNotificationKind
 
 NotificationKind = strawberry.enum(
     DomainNotificationKind, name="NotificationKind",
-    description="What a notification is about: BUDGET_ALERT, GOAL_MILESTONE, SYNC_FAILED or INSIGHT.")
+    description="What a notification is about: BUDGET_ALERT, GOAL_MILESTONE, SYNC_FAILED, INSIGHT or "
+                "DATA_EXPORT_READY.")
 
 
 @strawberry.type(description="One entry of the caller's notification feed: a budget alert, a goal milestone, a "

@@ -1,0 +1,1 @@
+"""GraphQL of privacy: data exports and erasure of the account."""

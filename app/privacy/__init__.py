@@ -1,0 +1,1 @@
+"""Privacy: data exports (JSON and CSV in a zip, downloadable once) and erasure of a user."""
