@@ -11,7 +11,8 @@ from app.events import Event
 
 @dataclasses.dataclass(frozen=True)
 class NetWorthChanged(Event):
-    """Balances of these accounts changed from `since` on; subscribers recompute the figure they show."""
+    """Net worth may have changed from `since` on: balances of these accounts changed, or (with no accounts) one
+    of the user's own exchange rates did. Subscribers recompute the figure they show."""
 
     since: dt.date
     account_ids: tuple[uuid.UUID, ...] = ()

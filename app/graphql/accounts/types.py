@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
 import strawberry
 
 from app.accounts.models import Account as AccountRow
 from app.accounts.models import AccountKind as DomainAccountKind
 from app.accounts.models import Classification as DomainClassification
+from app.graphql.context import Info
 from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
+from app.graphql.networth.balance_history import BalancePoint, resolve_balance_history
 from app.graphql.node import Node, to_global_id
 from app.graphql.scalars import Money
 
@@ -36,6 +39,16 @@ class Account(Node):
     created_at: dt.datetime = strawberry.field(description="When the account was created.")
     updated_at: dt.datetime = strawberry.field(description="When the account or its balance last changed.")
     db_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="End-of-day balances, one per day of [from, to] (to: today in the user's time "
+                                  "zone; from: 29 days earlier; at most 3700 days); days before the account's "
+                                  "first balance are left out.")
+    async def balance_history(
+        self, info: Info,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from", description="First day.")] = None,
+        to: Annotated[dt.date | None, strawberry.argument(description="Last day.")] = None,
+    ) -> list[BalancePoint]:
+        return await resolve_balance_history(info.context, self.db_id, self.currency, from_, to)
 
     @classmethod
     def from_row(cls, row: AccountRow) -> Account:
