@@ -145,12 +145,60 @@ async def test_demo_user_gets_two_years_of_exact_plausible_data_once(
     for day in sorted(per_day):
         running += per_day[day]
         assert running > 0, day
+    # the planning figures a newcomer opens are all filled
+    await _check_planning(gql, token, accounts, today)
     # when: loading again
     before = await _counts(resources, user_id)
     await load_demo(settings)
     # then: nothing is added
     assert await _counts(resources, user_id) == before
     assert before["accounts"] == len(accounts) and before["transactions"] == len(rows) and before["users"] == 1
+
+
+PLANNING = """query($budgetId: ID!, $from: Date!, $to: Date!) {
+  budgetStatus(budgetId: $budgetId) { periodStart lines { category { name } limit { amount } spent { amount } }
+    total { limit { amount currency } spent { amount } } unconverted { amount } }
+  goals { name kind status progress { amount currency } target { amount } accounts { id } }
+  netWorth(currency: "EUR") { netWorth { amount currency } assets { amount } liabilities { amount }
+    conversions { from to rate rateDay } unconverted { amount currency } }
+  netWorthHistory(from: $from, to: $to, interval: MONTH, currency: "EUR") { points { on netWorth { amount } unconverted { amount } } }
+  exchangeRates(base: "USD", quote: "EUR") { rate day }
+}"""
+
+
+async def _check_planning(gql: GraphQLClient, token: str, accounts: dict[uuid.UUID, Any], today: dt.date) -> None:
+    budgets = (await gql("{ budgets { id name period lines { category { name } } } }", token=token)).ok()["budgets"]
+    assert [(b["name"], b["period"], len(b["lines"])) for b in budgets] == [("Monthly budget", "MONTHLY", 5)]
+    start = today.replace(day=1)
+    data = (await gql(PLANNING, {"budgetId": budgets[0]["id"], "from": (today - dt.timedelta(days=365)).isoformat(),
+                                 "to": today.isoformat()}, token=token)).ok()
+    status = data["budgetStatus"]
+    # this month's budget: five lines summing to the total limit, something already spent unless it is the 1st
+    assert status["periodStart"] == start.isoformat() and status["unconverted"] == []
+    limits = [Decimal(line["limit"]["amount"]) for line in status["lines"]]
+    assert sum(limits) == Decimal(status["total"]["limit"]["amount"]) == Decimal("1110.00")
+    if today.day > 3:
+        assert Decimal(status["total"]["spent"]["amount"]) > 0
+    # goals: the emergency fund follows the savings account's balance; the trip fund holds nine 150.00
+    goals = {g["name"]: g for g in data["goals"]}
+    savings = next(a for a in accounts.values() if a["kind"] == "SAVINGS")
+    fund = goals["Emergency fund"]
+    assert fund["accounts"] == [{"id": savings["id"]}]
+    assert fund["progress"] == {"amount": savings["balance"]["amount"], "currency": "EUR"}
+    assert goals["Lisbon in spring"]["progress"] == {"amount": "1350.00", "currency": "EUR"}
+    # net worth: EUR balances plus the USD account at the latest USD rate, nothing unconverted
+    worth = data["netWorth"]
+    latest = max(data["exchangeRates"], key=lambda r: r["day"])
+    usd = next(a for a in accounts.values() if a["currency"] == "USD")
+    expected = sum((Decimal(a["balance"]["amount"]) for a in accounts.values() if a["currency"] == "EUR"), Decimal(0))
+    expected += (Decimal(usd["balance"]["amount"]) * Decimal(latest["rate"])).quantize(Decimal("0.01"))
+    assert worth["unconverted"] == [] and Decimal(worth["netWorth"]["amount"]) == expected
+    assert [(c["from"], c["to"], c["rate"]) for c in worth["conversions"]] == [("USD", "EUR", latest["rate"])]
+    assert Decimal(worth["liabilities"]["amount"]) > 150000  # mostly the mortgage
+    # a year of monthly history, every point converted
+    points = data["netWorthHistory"]["points"]
+    assert len(points) >= 12 and all(p["unconverted"] == [] for p in points)
+    assert points[-1]["netWorth"]["amount"] == worth["netWorth"]["amount"]
 
 
 async def test_a_demo_user_without_accounts_gets_the_data_up_to_the_given_day(

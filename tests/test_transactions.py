@@ -238,3 +238,17 @@ async def test_updated_since_and_deletions_let_a_client_replay_the_state(gql: Gr
               for e in (await gql(sync, {"since": None}, token=user["token"])).ok()["transactions"]["edges"]}
     assert client == server
     assert len(server) == 4 and first[1]["id"] not in server
+
+
+async def test_a_long_description_without_merchant_gets_a_merchant_of_at_most_200_characters(gql: GraphQLClient) -> None:
+    # given: a 500-character description the normalizer keeps whole, and no merchant
+    user = await gql.register()
+    acc = await account(gql, user["token"])
+    text = " ".join(["ZAHLUNG"] + ["WORT"] * 98)[:500]
+    # when: created, then updated with another long description
+    made = await create(gql, user["token"], acc["id"], "-1.00", description=text)
+    changed = (await gql(TX_UPDATE, {"input": {"id": made["id"], "description": "X" * 500}},
+                         token=user["token"])).ok()["transactionUpdate"]
+    # then: both accepted; the merchant is cut to 200 characters
+    assert len(made["merchant"]) <= 200 and made["merchant"]
+    assert changed["errors"] == [] and len(changed["transaction"]["merchant"]) == 200

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 PIVOT = "EUR"
-STORED = Decimal("0.0001")
 RATE_PLACES = Decimal("0.0000000001")
 
 
@@ -110,7 +109,9 @@ class Converter:
         return self.book.find(currency, self.target, day)
 
     def convert(self, amount: Decimal, currency: str, day: dt.date) -> Decimal | None:
-        """`amount` in the target currency at 4 places, or None (and listed as unconverted)."""
+        """`amount` in the target currency, exact (rounded only where a figure is shown), or None (and listed
+        as unconverted). Rounding here would round twice: 363.68 USD at 0.928 is 337.49504, which must still
+        round up to 337.50 inside a sum, not turn into an exact half at 337.4950."""
         currency = currency.strip()
         if currency == self.target:
             return amount
@@ -125,7 +126,7 @@ class Converter:
             self.notes[key] = ConversionNote(currency, self.target, found.rate, found.day, exact=False)
         with localcontext() as ctx:
             ctx.prec = 40
-            return (amount * found.rate).quantize(STORED)
+            return amount * found.rate
 
     @property
     def conversions(self) -> list[ConversionNote]:

@@ -17,6 +17,7 @@ from app.categories import repository as categories_repo
 from app.db import UnitOfWork, new_id, utcnow
 from app.errors import Collector, Conflict, DomainError, ErrorCode, NotFound
 from app.money import parse_amount
+from app.rules import memory
 from app.transactions import repository as repo
 from app.transactions.events import ChangeKind, TransactionChanged
 from app.transactions.models import CategorySource, Transaction, TransactionSplit, TransactionStatus
@@ -158,7 +159,7 @@ async def create_transaction(
     assert value is not None and day is not None
     tx = Transaction(
         id=new, user_id=principal.user_id, account_id=account.id, booked_on=day, amount=value, currency=currency,
-        description=text, merchant=shop if shop is not None else (normalize_merchant(text) or text[:MAX_MERCHANT]),
+        description=text, merchant=shop if shop is not None else (normalize_merchant(text) or text)[:MAX_MERCHANT],
         category_id=category_id, category_source=CategorySource.USER.value if category_id else None,
         notes=note, tags=labels, status=TransactionStatus(status).value, has_splits=bool(split_rows),
     )
@@ -166,6 +167,7 @@ async def create_transaction(
     await uow.session.flush()
     if split_rows:
         uow.session.add_all(split_rows)
+    await memory.learn(uow.session, principal.user_id, tx.merchant, category_id)
     await _move_balances(uow, principal, {account.id: value})
     effects.touch(uow.session, principal.user_id, account.id, day,
                   categories=(category_id, *(row.category_id for row in split_rows)))
@@ -220,7 +222,7 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
     errors.raise_if_any()
     assert amount is not None and day is not None
     if "description" in changes and "merchant" not in changes:
-        updates["merchant"] = normalize_merchant(updates["description"]) or updates["description"][:MAX_MERCHANT]
+        updates["merchant"] = (normalize_merchant(updates["description"]) or updates["description"])[:MAX_MERCHANT]
     if "category_id" in changes:
         updates["category_id"] = changes["category_id"]
         updates["category_source"] = CategorySource.USER.value if changes["category_id"] else None
@@ -236,6 +238,8 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
         tx.has_splits = bool(split_rows)
         await repo.replace_splits(uow.session, principal.user_id, tx.id, split_rows)
     await uow.session.flush()
+    if changes.get("category_id"):
+        await memory.learn(uow.session, principal.user_id, tx.merchant, tx.category_id)
     await _move_balances(uow, principal, deltas)
     effects.touch(uow.session, principal.user_id, old_account, old_day, categories=(old_category,))
     effects.touch(uow.session, principal.user_id, account_id, day,
