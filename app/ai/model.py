@@ -30,6 +30,9 @@ class FunctionCall:
     name: str
     args: dict[str, Any]
     id: str | None = None
+    signature: str | None = None
+    """The model's opaque thought signature of this call (base64), sent back with it in the following rounds
+    of the same reply: Gemini 3 refuses a function call of the current turn without it."""
 
 
 @dataclass(frozen=True)

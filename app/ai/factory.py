@@ -1,0 +1,29 @@
+"""Which `ChatModel` Florin talks to: Gemini on Vertex AI when configured, else the offline local model."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from app.ai.model import ChatModel
+
+if TYPE_CHECKING:
+    from app.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_chat_model(settings: Settings) -> ChatModel:
+    """`GeminiModel` when `FLORIN_AI_PROVIDER=gemini` and `FLORIN_VERTEX_PROJECT` is set (credentials are
+    Google's application defaults), otherwise `LocalModel`."""
+    if settings.ai_provider == "gemini" and settings.vertex_project:
+        from app.ai.gemini import GeminiModel
+
+        return GeminiModel(settings.vertex_project, settings.vertex_location, settings.gemini_model,
+                           base_url=settings.gemini_base_url, timeout=settings.gemini_timeout_seconds,
+                           max_retries=settings.gemini_max_retries)
+    if settings.ai_provider == "gemini":
+        log.warning("FLORIN_AI_PROVIDER=gemini but FLORIN_VERTEX_PROJECT is not set: using the local model")
+    from app.ai.local import LocalModel
+
+    return LocalModel()
