@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import logging
 import uuid
@@ -83,7 +84,14 @@ class Ping(Event):
 
 
 class EventHub:
-    """One Redis pub/sub connection per process, fanned out to per-user asyncio queues."""
+    """One Redis pub/sub connection per process, fanned out to per-user asyncio queues.
+
+    When Redis goes away the hub keeps its subscribers, reconnects with back-off until Redis answers again,
+    and subscribes every channel anew, so open subscriptions resume by themselves; events published while
+    Redis was unreachable are lost (pub/sub keeps nothing).
+    """
+
+    RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0)  # seconds between attempts; the last one repeats
 
     def __init__(self, redis: Redis, prefix: str = "florin:user:", queue_size: int = 1000):
         self._redis = redis
@@ -93,6 +101,7 @@ class EventHub:
         self._confirmations: dict[str, asyncio.Future[None]] = {}
         self._control = f"florin:hub:{uuid.uuid4()}"
         self._pubsub: Any = None
+        self._connected = False
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -102,6 +111,11 @@ class EventHub:
     @property
     def subscriber_count(self) -> int:
         return sum(len(queues) for queues in self._subscribers.values())
+
+    @property
+    def connected(self) -> bool:
+        """False from the moment the hub notices it lost Redis until it has subscribed again."""
+        return self._connected
 
     async def start(self) -> None:
         await self._connect()
@@ -115,17 +129,26 @@ class EventHub:
         if self._pubsub is not None:
             with suppress(Exception):
                 await self._pubsub.aclose()
+        self._connected = False
         for queues in self._subscribers.values():
             for queue in queues:
                 with suppress(asyncio.QueueFull):
                     queue.put_nowait(_CLOSED)
 
     async def publish(self, user_id: uuid.UUID, event: Event) -> None:
-        await self._redis.publish(self.channel(user_id), event.to_json())
+        """Send `event` to every subscriber of the user, in any process. Pub/sub delivers at most once: while
+        Redis is unreachable the event is logged and dropped, like one nobody listens to, so the committed
+        write that raised it is not reported as failed (a client that reconnects refetches)."""
+        try:
+            await self._redis.publish(self.channel(user_id), event.to_json())
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("event %s for %s dropped: Redis unavailable (%s)", event.type_name, user_id,
+                        type(exc).__name__)
 
     @asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[Event]]:
-        """A queue of this user's events; events published after entering are never missed."""
+        """A queue of this user's events; events published after entering are never missed while Redis is
+        up. Entering during a Redis outage does not fail: the queue receives events once Redis is back."""
         channel = self.channel(user_id)
         queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
         async with self._lock:
@@ -133,7 +156,13 @@ class EventHub:
             queues.add(queue)
             if len(queues) == 1:
                 await self._subscribe_channel(channel)
+            confirmed = self._confirmations.get(channel)
         try:
+            if confirmed is not None and self._connected and self._task is not None:
+                try:  # Redis' confirmation: from then on, every event published to the channel reaches us
+                    await asyncio.wait_for(asyncio.shield(confirmed), timeout=10)
+                except TimeoutError:
+                    log.warning("no confirmation of the subscription to %s within 10 s", channel)
             yield queue
         finally:
             async with self._lock:
@@ -141,8 +170,10 @@ class EventHub:
                 queues.discard(queue)
                 if not queues:
                     self._subscribers.pop(channel, None)
-                    with suppress(Exception):
-                        await self._pubsub.unsubscribe(channel)
+                    self._confirmations.pop(channel, None)
+                    if self._connected:
+                        with suppress(Exception):
+                            await self._pubsub.unsubscribe(channel)
 
     async def stream(self, user_id: uuid.UUID, *types: type[Event]) -> AsyncIterator[Event]:
         async with self.subscribe(user_id) as queue:
@@ -154,31 +185,60 @@ class EventHub:
                     yield event
 
     async def _connect(self) -> None:
-        self._pubsub = self._redis.pubsub()
-        await self._subscribe_channel(self._control, wait=False)
-        for channel in list(self._subscribers):
-            await self._subscribe_channel(channel, wait=False)
+        """A new pub/sub connection listening on the control channel and every channel with subscribers;
+        raises (leaving nothing open) when Redis does not answer."""
+        pubsub = self._redis.pubsub()
+        channels = list(self._subscribers)
+        for channel in channels:
+            if channel not in self._confirmations:
+                self._confirmations[channel] = asyncio.get_running_loop().create_future()
+        try:
+            await pubsub.subscribe(self._control, *channels)
+        except BaseException:
+            with suppress(Exception):
+                await pubsub.aclose()
+            raise
+        self._pubsub, self._connected = pubsub, True
 
-    async def _subscribe_channel(self, channel: str, wait: bool = True) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._confirmations[channel] = future
-        await self._pubsub.subscribe(channel)
-        if wait and self._task is not None:
-            await asyncio.wait_for(future, timeout=10)
-        else:
-            self._confirmations.pop(channel, None)
+    async def _subscribe_channel(self, channel: str) -> None:
+        """Send SUBSCRIBE for a channel (under the lock); while Redis is away, the reconnection does it."""
+        self._confirmations[channel] = asyncio.get_running_loop().create_future()
+        if not self._connected:
+            return
+        try:
+            await self._pubsub.subscribe(channel)
+        except Exception as exc:  # Redis just went away: the reader notices and subscribes it when it is back
+            log.warning("could not subscribe to %s now (%s); it is subscribed when Redis is back",
+                        channel, type(exc).__name__)
+
+    async def _reconnect(self) -> None:
+        """Until Redis answers again: drop the broken connection, then reconnect with back-off."""
+        async with self._lock:
+            self._connected = False
+            broken, self._pubsub = self._pubsub, None
+        if broken is not None:
+            with suppress(Exception):
+                await broken.aclose()
+        for attempt in itertools.count():
+            await asyncio.sleep(self.RECONNECT_DELAYS[min(attempt, len(self.RECONNECT_DELAYS) - 1)])
+            async with self._lock:
+                try:
+                    await self._connect()
+                except Exception as exc:  # still down
+                    log.debug("event hub reconnection %d failed: %s", attempt + 1, exc)
+                    continue
+                log.info("event hub reconnected to Redis; listening on %d channel(s) again", len(self._subscribers))
+                return
 
     async def _reader(self) -> None:
         while True:
             try:
                 message = await self._pubsub.get_message(ignore_subscribe_messages=False, timeout=1.0)
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("event hub lost Redis (%s); reconnecting", exc)
-                await asyncio.sleep(0.5)
-                with suppress(Exception):
-                    await self._pubsub.aclose()
-                with suppress(Exception):
-                    await self._connect()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis went away (or its connection broke): keep trying until it is back
+                log.warning("event hub lost Redis (%s: %s); reconnecting", type(exc).__name__, exc)
+                await self._reconnect()
                 continue
             if message is None:
                 continue

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 
+import asyncpg
 from arq import create_pool
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -61,3 +67,48 @@ async def build_resources(settings: Settings, *, start_hub: bool = True) -> Reso
         hub=hub,
         job_queue=JobQueue(arq, settings.arq_queue_name),
     )
+
+
+# Seconds a client is told to wait (`Retry-After`, `extensions.retryAfter`) when a server Florin needs is down.
+UNAVAILABLE_RETRY_AFTER = 2
+
+_POSTGRES_DOWN = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and a connection lost mid-operation
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """"postgres" or "redis" when `exc`, or an error behind it, says that server cannot be reached now (it is
+    down, restarting or refusing connections); None for any other error, which stays a bug."""
+    for error in _causes(exc):
+        if isinstance(error, RedisConnectionError | RedisTimeoutError):  # redis-py wraps its socket errors
+            return "redis"
+        if isinstance(error, _POSTGRES_DOWN):
+            return "postgres"
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return "postgres"
+        if isinstance(error, ConnectionError | FileNotFoundError | TimeoutError) and _raised_by(error, "asyncpg"):
+            return "postgres"  # asyncpg's connect lets socket errors through unwrapped (refused, no socket file)
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        yield error
+        orig = getattr(error, "orig", None)  # SQLAlchemy's wrapper of a driver error
+        pending += [error.__cause__, error.__context__, orig if isinstance(orig, BaseException) else None]
+
+
+def _raised_by(error: BaseException, package: str) -> bool:
+    return any(frame.f_globals.get("__name__", "").split(".")[0] == package
+               for frame, _line in traceback.walk_tb(error.__traceback__))

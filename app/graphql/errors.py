@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.errors import AuthError, DomainError, DomainErrors, PermissionDenied
 from app.errors import ErrorCode as DomainErrorCode
+from app.resources import UNAVAILABLE_RETRY_AFTER, unavailable
 
 log = logging.getLogger("florin.graphql")
 
@@ -64,6 +65,15 @@ class RateLimited(TopLevelError):
 
 
 _SHOWN = (TopLevelError,)
+
+UNAVAILABLE_MESSAGE = f"Service temporarily unavailable; retry in {UNAVAILABLE_RETRY_AFTER} s"
+
+
+def unavailable_error() -> dict[str, Any]:
+    """The top-level error of an operation that could not run because Postgres or Redis is down (the same
+    shape as a resolver's UNAVAILABLE error)."""
+    return {"message": UNAVAILABLE_MESSAGE,
+            "extensions": {"code": "UNAVAILABLE", "retryAfter": UNAVAILABLE_RETRY_AFTER}}
 
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -121,10 +131,14 @@ class FlorinErrors(SchemaExtension):
         if isinstance(original, DomainError | DomainErrors):
             # A domain error that escaped a payload is still the user's doing, never a masked bug.
             return _with_code(error, str(original), "BAD_USER_INPUT")
-        log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
+        path = ".".join(map(str, error.path or []))
+        if (server := unavailable(original)) is not None:  # not a bug: a server is down or restarting
+            log.warning("%s unavailable in %s: %s", server, path, type(original).__name__)
+            return _with_code(error, UNAVAILABLE_MESSAGE, "UNAVAILABLE", retryAfter=UNAVAILABLE_RETRY_AFTER)
+        log.error("unexpected error in %s", path, exc_info=original)
         return _with_code(error, "Internal server error", "INTERNAL")
 
 
-def _with_code(error: GraphQLError, message: str, code: str) -> GraphQLError:
+def _with_code(error: GraphQLError, message: str, code: str, **extra: Any) -> GraphQLError:
     return GraphQLError(message, nodes=error.nodes, source=error.source, positions=error.positions,
-                        path=error.path, original_error=None, extensions={"code": code})
+                        path=error.path, original_error=None, extensions={"code": code, **extra})

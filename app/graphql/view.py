@@ -24,10 +24,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorM
 from app import metrics
 from app.auth.service import Origin
 from app.graphql.context import Context, authenticate_bearer, build_context
+from app.graphql.errors import unavailable_error
 from app.graphql.graphiql import render_graphiql
 from app.logging import operation_var, request_id_var, user_id_var
 from app.ratelimit import Decision, RateLimiter
-from app.resources import Resources
+from app.resources import UNAVAILABLE_RETRY_AFTER, Resources, unavailable
 
 log = logging.getLogger("florin.ws")
 
@@ -62,7 +63,14 @@ class AuthenticatingWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         if isinstance(payload, dict) and not self.connection_init_received:
             header = next((v for k, v in payload.items() if k.lower() == "authorization" and isinstance(v, str)),
                           None)
-            principal, _error = await authenticate_bearer(context.resources, header)
+            try:
+                principal, _error = await authenticate_bearer(context.resources, header)
+            except Exception as exc:
+                if (server := unavailable(exc)) is None:
+                    raise
+                log.warning("%s unavailable at connection_init: %s", server, type(exc).__name__)
+                await self.websocket.close(code=1013, reason="Try again later")  # RFC 6455: try again later
+                return
             if principal is None:
                 await self.websocket.close(code=4401, reason="Unauthorized")
                 return
@@ -113,7 +121,8 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
         self.resources = resources
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """HTTP: the strawberry view, plus request metrics and the 429 answer of a user over their limit."""
+        """HTTP: the strawberry view, plus request metrics, the 429 answer of a user over their limit, and the 503
+        answer (UNAVAILABLE) when Postgres or Redis is down before the operation could run."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -129,6 +138,13 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
             stats.outcome = "rate_limited"
             response = JSONResponse({"errors": [rate_limited_error(exc.decision)]}, status_code=429,
                                     headers={"Retry-After": str(exc.decision.retry_after)})
+        except Exception as exc:  # Postgres or Redis down before the operation ran (authenticating its token)
+            if (server := unavailable(exc)) is None:
+                raise
+            log.warning("%s unavailable: %s", server, type(exc).__name__)
+            stats.outcome = "unavailable"
+            response = JSONResponse({"errors": [unavailable_error()]}, status_code=503,
+                                    headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)})
         finally:
             metrics.request_stats.reset(token)
         if isinstance(response, HTMLResponse):  # the GraphiQL page is no operation
