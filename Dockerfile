@@ -3,7 +3,7 @@
 #
 #   docker build -t florin .
 #   docker run --rm -p 8000:8000 \
-#     -e FLORIN_ENV=production -e FLORIN_SECRET_KEY=... \
+#     -e FLORIN_ENV=production -e FLORIN_SECRET_KEY=... -e FLORIN_ENCRYPTION_KEY=... \
 #     -e FLORIN_DATABASE_URL=postgresql+asyncpg://... -e FLORIN_REDIS_URL=redis://... \
 #     florin
 #

@@ -1,4 +1,4 @@
-"""`florin dev | serve | worker | migrate | demo`."""
+"""`florin dev | serve | worker [--check] | migrate | demo | import FILE`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 
 from app.config import Settings, get_settings
@@ -72,10 +73,38 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def worker(settings: Settings) -> None:
-    from worker.main import build_worker
+def worker(settings: Settings, *, check: bool = False) -> None:
+    from worker.main import build_worker, check_health
 
+    if check:
+        healthy = asyncio.run(check_health(settings))
+        print("florin worker: healthy" if healthy else "florin worker: no recent health record", flush=True)
+        raise SystemExit(0 if healthy else 1)
     build_worker(settings).run()
+
+
+def import_statement(settings: Settings, args: argparse.Namespace) -> None:
+    """`florin import FILE`: parse, store and apply a statement in this process, with a progress bar."""
+    from pathlib import Path
+
+    from app.sync.command import ImportRequest, import_file
+
+    account_id = None
+    if args.account:
+        from app.graphql.node import from_global_id
+
+        decoded = from_global_id(args.account)
+        try:
+            account_id = decoded[1] if decoded and decoded[0] == "Account" else uuid.UUID(args.account)
+        except ValueError:
+            raise SystemExit(f"florin import: --account {args.account!r} is neither an Account id nor a uuid") from None
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"florin import: no file {path}")
+    request = ImportRequest(path=path, email=args.email or settings.demo_email, account_id=account_id,
+                            format=args.format, date_order=args.date_order, currency=args.currency,
+                            create_missing_accounts=args.create_missing_accounts)
+    raise SystemExit(asyncio.run(import_file(settings, request)))
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -139,9 +168,20 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("dev", help="start everything locally (embedded Postgres and Redis by default)")
     sub.add_parser("serve", help="run the API")
-    sub.add_parser("worker", help="run the arq worker")
+    worker_parser = sub.add_parser("worker", help="run the arq worker")
+    worker_parser.add_argument("--check", action="store_true",
+                               help="exit 0 when a worker of this queue recorded its health lately, else 1")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("demo", help="create the demo user and data")
+    importer = sub.add_parser("import", help="import a statement file (OFX, QFX, QIF, CAMT.053, CSV)")
+    importer.add_argument("file", help="the statement file")
+    importer.add_argument("--account", help="the Account (global id or uuid) of a one-account file")
+    importer.add_argument("--email", help="whose ledger (default: the demo user)")
+    importer.add_argument("--format", choices=["AUTO", "OFX", "QFX", "QIF", "CAMT053", "CSV"], default="AUTO")
+    importer.add_argument("--date-order", choices=["DMY", "MDY", "YMD"], help="numeric dates of a QIF file")
+    importer.add_argument("--currency", help="currency of rows whose file names none")
+    importer.add_argument("--create-missing-accounts", action="store_true",
+                          help="create an account for each account of the file that matches none")
     args = parser.parse_args(argv)
 
     settings = get_settings()
@@ -155,12 +195,16 @@ def main(argv: list[str] | None = None) -> None:
                 migrate(ready)
             serve(ready)
         elif args.command == "worker":
-            worker(ready)
+            worker(ready, check=args.check)
         elif args.command == "migrate":
             migrate(ready)
         elif args.command == "demo":
             migrate(ready)
             demo(ready)
+        elif args.command == "import":
+            if ready is not settings:
+                migrate(ready)
+            import_statement(ready, args)
 
 
 if __name__ == "__main__":

@@ -83,10 +83,31 @@ class Settings(BaseSettings):
     arq_queue_name: str = "florin:queue"
     event_channel_prefix: str = "florin:user:"
 
+    job_timeout_seconds: int = 300
+    """How long a job may run before arq stops it. A job of a killed worker is run again by another worker
+    once this (plus 10 s) has passed, so tests set it short."""
+    max_job_timeout_seconds: int = 900
+    """The ceiling of every job's timeout (the nightly jobs ask for up to an hour, syncs for 15 minutes): arq runs
+    a killed worker's job again only once the longest timeout of all jobs (plus 10 s) has passed, so this bounds
+    how long an import or sync interrupted by a crash waits; tests set it short."""
+    job_max_tries: int = 5
+    """How often a job is tried (transient failures are retried with back-off: 5 s, 10 s, 20 s, ...)."""
+    worker_shutdown_grace_seconds: int = 60
+    """On SIGTERM the worker takes no new job and waits this long for running ones; a job still running
+    then is cancelled (its transaction rolls back) and runs again on the next worker."""
+    max_import_bytes: int = 10 * 1024 * 1024
+    """The largest statement file `statementImport` and `florin import` accept (FILE_TOO_LARGE above)."""
+
     ai_provider: Literal["local", "gemini"] = "local"
     vertex_project: str | None = None
     vertex_location: str = "europe-west1"
     gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None
+    """Another endpoint for the Vertex AI REST API (a proxy, or the tests' local server); Google's by default."""
+    gemini_timeout_seconds: float = 60.0
+    """How long one model request may take; a timed-out request is retried like a 429."""
+    gemini_max_retries: int = 3
+    """How often a request refused with HTTP 429 or timed out is tried again (back-off 1 s, 2 s, 4 s, ...)."""
 
     exchange_rates_url: str = ECB_DAILY_URL
     """Where `refresh_exchange_rates` reads the ECB reference rates: an http(s) URL, a file:// URL or a path;
@@ -94,6 +115,14 @@ class Settings(BaseSettings):
     exchange_rates_history_url: str = ECB_90_DAYS_URL
     """Read instead of `exchange_rates_url` while no reference rate is stored yet (the first run fills 90 days)."""
     exchange_rates_timeout_seconds: float = 30.0
+
+    encryption_key: SecretStr | None = None
+    """AES-256-GCM key of provider credentials at rest: 32 bytes in base64 or hex. Required in production;
+    elsewhere a key derived from the secret key is used (with a warning) when it is not set."""
+    sync_interval_hours: float = 6.0
+    """How often an ACTIVE connection is synced by the scheduler."""
+    sync_timeout_seconds: float = 60.0
+    """How long one provider call may take before the sync counts it as unavailable."""
 
     demo_email: str = "demo@florin.dev"
     demo_password: SecretStr = SecretStr("florin-demo-password")
@@ -106,6 +135,15 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _check_encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from app.sync.crypto import parse_key
+
+            parse_key(value.get_secret_value())
         return value
 
     @model_validator(mode="after")
@@ -131,6 +169,8 @@ class Settings(BaseSettings):
             if min(self.rate_limit_user_requests, self.rate_limit_auth_ip_requests,
                    self.rate_limit_auth_email_requests, self.login_failure_threshold) <= 0:
                 raise ValueError("rate limits cannot be turned off in production")
+            if self.encryption_key is None:
+                raise ValueError("FLORIN_ENCRYPTION_KEY (32 bytes in base64 or hex) is required in production")
         return self
 
     @property

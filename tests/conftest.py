@@ -109,6 +109,7 @@ def make_settings(database_url: str, redis_url: str, **overrides: Any) -> Settin
         "database_url": database_url,
         "redis_url": redis_url,
         "secret_key": "test-secret-key-that-is-long-enough-0123456789",
+        "encryption_key": "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0",
         "password_hash_time_cost": 1,
         "password_hash_memory_kib": 8192,
         "arq_queue_name": f"florin:test:{uuid.uuid4().hex[:8]}",

@@ -31,11 +31,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+TEST_ENCRYPTION_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0"
 
 # What the in-process tests use too (tests/conftest.py:make_settings): fast hashing, readable logs.
 TEST_SETTINGS: dict[str, Any] = {
     "env": "test",
     "secret_key": TEST_SECRET_KEY,
+    "encryption_key": TEST_ENCRYPTION_KEY,
     "password_hash_time_cost": 1,
     "password_hash_memory_kib": 8192,
     "log_json": False,

@@ -105,7 +105,7 @@ def test_production_refuses_to_start_with_a_default_short_or_missing_secret(sett
     with pytest.raises(ValidationError, match="rate limits cannot be turned off"):
         Settings(env="production", secret_key="x" * 40, rate_limit_user_requests=0, **urls)
     # a real secret starts; development accepts the default one and no rate limit
-    assert Settings(env="production", secret_key="x" * 40, **urls).is_production
+    assert Settings(env="production", secret_key="x" * 40, encryption_key="00" * 32, **urls).is_production
     assert Settings(env="development", rate_limit_user_requests=0).secret_key.get_secret_value() == DEFAULT_SECRET
 
 

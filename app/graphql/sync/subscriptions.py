@@ -1,10 +1,12 @@
-"""Subscription fields of sync (being built)."""
+"""Subscription fields of sync: one mixin per file (runs)."""
 
 from __future__ import annotations
 
 import strawberry
 
+from app.graphql.sync.runs import RunSubscription
+
 
 @strawberry.type
-class SyncSubscription:
+class SyncSubscription(RunSubscription):
     pass

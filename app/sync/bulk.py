@@ -1,0 +1,116 @@
+"""All SQL of the import and sync pipeline: the stored rows a batch may match, bulk inserts and updates.
+
+Rows travel as a handful of arrays (`unnest`), so thousands of rows cost one statement and one round trip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.sync.dedupe import Existing, Update
+
+_EXISTING = sa.text("""
+SELECT id, booked_on, amount, status, external_id, fingerprint, description
+FROM transactions
+WHERE user_id = :user AND account_id = :account
+  AND (booked_on BETWEEN :low AND :high
+       OR external_id = ANY(CAST(:external_ids AS text[]))
+       OR fingerprint = ANY(CAST(:fingerprints AS text[])))
+""")
+
+
+async def existing_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, *, low: dt.date,
+                        high: dt.date, external_ids: Sequence[str], fingerprints: Sequence[str]) -> list[Existing]:
+    """The account's rows booked in [low, high], or holding one of these provider ids or fingerprints."""
+    result = await session.execute(_EXISTING, {
+        "user": user_id, "account": account_id, "low": low, "high": high,
+        "external_ids": list(external_ids), "fingerprints": list(fingerprints)})
+    return [Existing(id=r.id, day=r.booked_on, amount=r.amount, status=r.status, external_id=r.external_id,
+                     fingerprint=r.fingerprint, description=r.description) for r in result]
+
+
+@dataclass
+class NewRows:
+    """Columns of rows to insert into one account, index by index."""
+
+    ids: list[uuid.UUID]
+    days: list[dt.date]
+    amounts: list[Decimal]
+    descriptions: list[str]
+    merchants: list[str]
+    notes: list[str]
+    statuses: list[str]
+    external_ids: list[str | None]
+    fingerprints: list[str]
+    category_ids: list[uuid.UUID | None]
+    category_sources: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+_INSERT = sa.text("""
+INSERT INTO transactions (id, user_id, account_id, booked_on, amount, currency, description, merchant, notes,
+                          status, external_id, fingerprint, sync_run_id, category_id, category_source)
+SELECT u.id, :user, :account, u.booked_on, u.amount, :currency, u.description, u.merchant, u.notes,
+       u.status, u.external_id, u.fingerprint, :run, u.category_id, u.category_source
+FROM unnest(CAST(:ids AS uuid[]), CAST(:days AS date[]), CAST(:amounts AS numeric[]),
+            CAST(:descriptions AS text[]), CAST(:merchants AS text[]), CAST(:notes AS text[]),
+            CAST(:statuses AS text[]), CAST(:external_ids AS text[]), CAST(:fingerprints AS text[]),
+            CAST(:category_ids AS uuid[]), CAST(:category_sources AS text[]))
+     AS u(id, booked_on, amount, description, merchant, notes, status, external_id, fingerprint, category_id,
+          category_source)
+ON CONFLICT DO NOTHING
+RETURNING id, booked_on, amount
+""")
+
+
+async def insert_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, currency: str,
+                      run_id: uuid.UUID, rows: NewRows) -> list[tuple[uuid.UUID, dt.date, Decimal]]:
+    """Insert in one statement; a row colliding with a stored one (same provider id or fingerprint in the
+    account, e.g. written by a concurrent writer) is skipped. Returns (id, day, amount) of those inserted."""
+    result = await session.execute(_INSERT, {
+        "user": user_id, "account": account_id, "currency": currency, "run": run_id, "ids": rows.ids,
+        "days": rows.days, "amounts": rows.amounts, "descriptions": rows.descriptions, "merchants": rows.merchants,
+        "notes": rows.notes, "statuses": rows.statuses, "external_ids": rows.external_ids,
+        "fingerprints": rows.fingerprints, "category_ids": rows.category_ids,
+        "category_sources": rows.category_sources})
+    return [(r.id, r.booked_on, r.amount) for r in result]
+
+
+_RELEASE = sa.text("""
+UPDATE transactions SET fingerprint = NULL
+WHERE user_id = :user AND account_id = :account AND id = ANY(CAST(:ids AS uuid[]))
+""")
+_UPDATE = sa.text("""
+UPDATE transactions AS t
+SET booked_on = u.booked_on, status = u.status, external_id = u.external_id,
+    sync_run_id = CASE WHEN u.posted THEN :run ELSE t.sync_run_id END,
+    fingerprint = CASE WHEN EXISTS (SELECT 1 FROM transactions x WHERE x.account_id = t.account_id
+                                    AND x.fingerprint = u.fingerprint AND x.id <> t.id)
+                       THEN NULL ELSE u.fingerprint END,
+    updated_at = now()
+FROM unnest(CAST(:ids AS uuid[]), CAST(:days AS date[]), CAST(:statuses AS text[]), CAST(:external_ids AS text[]),
+            CAST(:fingerprints AS text[]), CAST(:posted AS boolean[]))
+     AS u(id, booked_on, status, external_id, fingerprint, posted)
+WHERE t.id = u.id AND t.user_id = :user AND t.account_id = :account
+""")
+
+
+async def update_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, run_id: uuid.UUID,
+                      updates: Sequence[Update]) -> None:
+    """Apply the plan's in-place updates: two statements (fingerprints are released first, so rows may swap
+    them; one already taken by a row outside the plan is left empty rather than failing the run)."""
+    ids = [u.id for u in updates]
+    await session.execute(_RELEASE, {"user": user_id, "account": account_id, "ids": ids})
+    await session.execute(_UPDATE, {
+        "user": user_id, "account": account_id, "run": run_id, "ids": ids, "days": [u.day for u in updates],
+        "statuses": [u.status for u in updates], "external_ids": [u.external_id for u in updates],
+        "fingerprints": [u.fingerprint for u in updates], "posted": [u.posted for u in updates]})
