@@ -83,6 +83,16 @@ async def start_embedded(settings: Settings, stack: AsyncExitStack) -> Settings:
     return settings.model_copy(update=updates) if updates else settings
 
 
+async def _recover_chat(resources: Resources) -> None:
+    """Chat replies cut off when an API process died become FAILED now (see `app.chat.service`)."""
+    from app.chat.service import recover
+
+    try:
+        await recover(resources)
+    except Exception:  # noqa: BLE001 - the next chatSend of each user retries; never block the start
+        log.exception("could not mark interrupted chat replies as failed")
+
+
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> Starlette:
     """The ASGI app. Given `resources`, the app uses them and leaves closing them to the caller."""
     settings = settings or (resources.settings if resources else get_settings())
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
                 resolved = await start_embedded(settings, stack)
                 res = await build_resources(resolved)
                 stack.push_async_callback(res.close)
+                await _recover_chat(res)
             app.state.resources = res
             metrics.instrument_engine(res.engine)
             state["graphql"] = FlorinGraphQL(schema, res)

@@ -4,6 +4,7 @@ from app.accounts import models as accounts_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.budgets import models as budgets_models  # noqa: F401
 from app.categories import models as categories_models  # noqa: F401
+from app.chat import models as chat_models  # noqa: F401
 from app.db import metadata
 from app.goals import models as goals_models  # noqa: F401
 from app.networth import models as networth_models  # noqa: F401

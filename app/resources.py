@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from arq import create_pool
@@ -32,8 +34,17 @@ class Resources:
     arq: ArqRedis
     hub: EventHub
     job_queue: JobQueue
+    chat_model: Any = None
+    """The assistant's `ChatModel`, built on first use by `app.chat.service.chat_model`."""
+    chat_tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    """Chat replies being written by this process; cancelled on close (they record themselves FAILED)."""
 
     async def close(self) -> None:
+        for task in list(self.chat_tasks):
+            task.cancel()
+        if self.chat_tasks:
+            with suppress(Exception):
+                await asyncio.wait(list(self.chat_tasks), timeout=10)
         with suppress(Exception):
             await self.hub.close()
         with suppress(Exception):

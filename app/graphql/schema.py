@@ -20,6 +20,9 @@ from app.graphql.budgets.queries import BudgetQuery
 from app.graphql.budgets.subscriptions import BudgetSubscription
 from app.graphql.categories.mutations import CategoryMutation
 from app.graphql.categories.queries import CategoryQuery
+from app.graphql.chat.mutations import ChatMutation
+from app.graphql.chat.queries import ChatQuery
+from app.graphql.chat.subscriptions import ChatSubscription
 from app.graphql.context import Info
 from app.graphql.errors import BadUserInput, FlorinErrors
 from app.graphql.goals.mutations import GoalMutation
@@ -65,19 +68,19 @@ class NodeQuery:
 
 @strawberry.type(description="Read the caller's data.")
 class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
-            NotificationQuery, ReportQuery, RuleQuery, SyncQuery, PrivacyQuery):
+            NotificationQuery, ReportQuery, RuleQuery, SyncQuery, PrivacyQuery, ChatQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
 class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation, BudgetMutation, GoalMutation,
-               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation, PrivacyMutation):
+               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation, PrivacyMutation, ChatMutation):
     pass
 
 
 @strawberry.type(description="Real-time events of the caller over graphql-transport-ws.")
 class Subscription(TransactionSubscription, BudgetSubscription, GoalSubscription, NetWorthSubscription,
-                   NotificationSubscription, SyncSubscription):
+                   NotificationSubscription, SyncSubscription, ChatSubscription):
     @strawberry.subscription(description="Liveness check: yields `pong` every `interval` seconds, `count` times.")
     async def heartbeat(self, info: Info, count: int = 1, interval: float = 1.0) -> AsyncGenerator[str, None]:
         info.context.viewer()
