@@ -7,6 +7,7 @@ from app.categories import models as categories_models  # noqa: F401
 from app.chat import models as chat_models  # noqa: F401
 from app.db import metadata
 from app.goals import models as goals_models  # noqa: F401
+from app.insights import models as insights_models  # noqa: F401
 from app.networth import models as networth_models  # noqa: F401
 from app.notifications import models as notifications_models  # noqa: F401
 from app.privacy import models as privacy_models  # noqa: F401

@@ -13,7 +13,7 @@ from arq.worker import Function, Worker, async_check_health, func
 from app.config import Settings
 from app.embedded import arq_redis_settings
 from app.resources import build_resources
-from worker import export_jobs, import_jobs, sync_jobs
+from worker import export_jobs, import_jobs, insight_jobs, sync_jobs
 from worker.jobs import fill_balances, heartbeat, refresh_exchange_rates
 
 log = logging.getLogger("florin.worker")
@@ -21,6 +21,7 @@ log = logging.getLogger("florin.worker")
 FUNCTIONS: list[Any] = [heartbeat, refresh_exchange_rates, fill_balances, *export_jobs.FUNCTIONS]
 FUNCTIONS += sync_jobs.FUNCTIONS
 FUNCTIONS += import_jobs.FUNCTIONS
+FUNCTIONS += insight_jobs.FUNCTIONS
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
@@ -32,6 +33,7 @@ def cron_jobs(settings: Settings) -> list[Any]:
         cron(export_jobs.expire_data_exports, minute={17}, second={0}, unique=True),  # type: ignore[arg-type]
     ]
     jobs += sync_jobs.cron_jobs(settings)
+    jobs += insight_jobs.cron_jobs()
     if settings.exchange_rates_url:
         jobs.append(cron(refresh_exchange_rates, hour={16}, minute={5}, second={0},  # type: ignore[arg-type]
                          unique=True, timeout=600))

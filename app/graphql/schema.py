@@ -28,6 +28,8 @@ from app.graphql.errors import BadUserInput, FlorinErrors
 from app.graphql.goals.mutations import GoalMutation
 from app.graphql.goals.queries import GoalQuery
 from app.graphql.goals.subscriptions import GoalSubscription
+from app.graphql.insights.mutations import InsightMutation
+from app.graphql.insights.queries import InsightQuery
 from app.graphql.limits import DocumentLimits, QueryCost
 from app.graphql.networth.mutations import NetWorthMutation
 from app.graphql.networth.queries import NetWorthQuery
@@ -40,6 +42,7 @@ from app.graphql.observe import ObserveOperation
 from app.graphql.pagination import MAX_PAGE
 from app.graphql.privacy.mutations import PrivacyMutation
 from app.graphql.privacy.queries import PrivacyQuery
+from app.graphql.recurring.queries import RecurringQuery
 from app.graphql.reports.queries import ReportQuery
 from app.graphql.rules.mutations import RuleMutation
 from app.graphql.rules.queries import RuleQuery
@@ -68,13 +71,15 @@ class NodeQuery:
 
 @strawberry.type(description="Read the caller's data.")
 class Query(NodeQuery, AuthQuery, AccountQuery, CategoryQuery, TransactionQuery, BudgetQuery, GoalQuery, NetWorthQuery,
-            NotificationQuery, ReportQuery, RuleQuery, SyncQuery, PrivacyQuery, ChatQuery):
+            NotificationQuery, ReportQuery, RuleQuery, SyncQuery, PrivacyQuery, ChatQuery, RecurringQuery,
+            InsightQuery):
     pass
 
 
 @strawberry.type(description="Change the caller's data; every mutation returns a payload with `errors`.")
 class Mutation(AuthMutation, AccountMutation, CategoryMutation, TransactionMutation, BudgetMutation, GoalMutation,
-               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation, PrivacyMutation, ChatMutation):
+               NetWorthMutation, NotificationMutation, RuleMutation, SyncMutation, PrivacyMutation, ChatMutation,
+               InsightMutation):
     pass
 
 

@@ -1,0 +1,1 @@
+"""Recurring charges: series of expenses from one merchant at a regular interval, computed on demand."""
