@@ -28,6 +28,7 @@ from app.config import Settings
 from app.db import UnitOfWork, new_id, unit_of_work
 from app.demo_data import Category, Plan, TransactionSpec, build_plan
 from app.demo_planning import BUDGET_LINES, write_planning
+from app.insights import service as insights_service
 from app.resources import build_resources
 from app.transactions import service as transactions_service
 from app.transactions.models import TransactionStatus
@@ -72,6 +73,10 @@ async def load_demo(settings: Settings, *, today: dt.date | None = None) -> None
             await write_planning(uow, principal, start=plan.start, today=last, accounts=accounts,
                                  categories=categories)
             uow.events.clear()  # demo data needs no real-time events
+        async with unit_of_work(resources) as uow:  # over the committed data, balances included
+            found = await insights_service.generate_for(uow, user_id, today=last)
+            uow.events.clear()
+        log.info("demo insights: %d", len(found))
         log.info("demo data loaded: %d accounts, %d transactions in %.1f s", len(plan.accounts), rows,
                  time.perf_counter() - started)
     finally:

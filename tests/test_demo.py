@@ -219,6 +219,11 @@ async def test_a_demo_user_without_accounts_gets_the_data_up_to_the_given_day(
         resources, "SELECT name, current_balance FROM accounts WHERE user_id = :u", u=user_id)}
     expected = plan.balances()
     assert balances == {spec.name: expected[spec.key] for spec in plan.accounts} | {"Apartment": Decimal("342000.00")}
+    # and insights about that day's data (the data is deterministic, so these are too)
+    kinds = [r.kind for r in await _rows(resources, "SELECT kind FROM insights WHERE user_id = :u ORDER BY kind",
+                                         u=user_id)]
+    assert kinds == ["BUDGET_AT_RISK", "LARGE_TRANSACTION", "LARGE_TRANSACTION", "LARGE_TRANSACTION",
+                     "NET_WORTH_MILESTONE", "SAVINGS_RATE_CHANGE"]
 
 
 def test_the_plan_is_deterministic_exact_and_chronological() -> None:
