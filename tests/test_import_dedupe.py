@@ -203,3 +203,47 @@ async def test_the_same_file_applied_twice_at_once_lands_once(gql: GraphQLClient
     # then: the ledger lock put one after the other; the second found every row there
     assert sorted((r.added, r.duplicates) for r in runs if r is not None) == [(0, 500), (500, 0)]
     assert len(await ledger_rows(resources, user["user_id"])) == 500
+
+
+QIF_SPLITS = b"""!Type:Bank
+D11/02/2026
+T-60.00
+PSUPERMARKT
+LFood & drink:Groceries
+SFood & drink:Groceries
+$-45.00
+EWeekly shop
+SShopping:Household
+$-15.00
+^
+D11/03/2026
+T-20.00
+PBAKERY
+SFood & drink:Groceries
+$-12.00
+SShopping:Household
+$-9.00
+^
+"""
+
+
+async def test_qif_split_lines_become_split_rows_in_their_own_categories(
+        gql: GraphQLClient, resources: Resources) -> None:
+    # given: a QIF with a 60.00 bill split 45 groceries / 15 household, and a 20.00 bill whose lines add to 21
+    user = await gql.register()
+    giro = await ledger.account(gql, user["token"], name="Giro", currency="EUR")
+    # when: imported twice
+    first = await imported(gql, resources, user["token"], QIF_SPLITS, "splits.qif", accountId=giro["id"],
+                           dateOrder="MDY")
+    again = await imported(gql, resources, user["token"], QIF_SPLITS, "splits.qif", accountId=giro["id"],
+                           dateOrder="MDY")
+    # then: two rows once; the first is split by its lines, the second (lines off by 1.00) stays whole
+    assert (first["run"]["added"], again["run"]["added"], again["run"]["duplicates"]) == (2, 0, 2)
+    page = (await gql("""{ transactions(first: 10, orderBy: BOOKED_ON_ASC) { edges { node { amount { amount }
+      splits { amount { amount } category { name } notes } } } } }""", token=user["token"])).ok()
+    nodes = [e["node"] for e in page["transactions"]["edges"]]
+    assert [n["amount"]["amount"] for n in nodes] == ["-60.00", "-20.00"]
+    assert nodes[0]["splits"] == [
+        {"amount": {"amount": "-45.00"}, "category": {"name": "Groceries"}, "notes": "Weekly shop"},
+        {"amount": {"amount": "-15.00"}, "category": {"name": "Household"}, "notes": ""}]
+    assert nodes[1]["splits"] == []

@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import new_id
 from app.sync.dedupe import Existing, Update
 
 _EXISTING = sa.text("""
@@ -83,6 +84,30 @@ async def insert_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uui
         "fingerprints": rows.fingerprints, "category_ids": rows.category_ids,
         "category_sources": rows.category_sources})
     return [(r.id, r.booked_on, r.amount) for r in result]
+
+
+_SPLITS = sa.text("""
+WITH lines AS (
+    INSERT INTO transaction_splits (id, transaction_id, user_id, category_id, amount, notes, position)
+    SELECT u.id, u.transaction_id, :user, u.category_id, u.amount, u.notes, u.position
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:transactions AS uuid[]), CAST(:categories AS uuid[]),
+                CAST(:amounts AS numeric[]), CAST(:notes AS text[]), CAST(:positions AS int[]))
+         AS u(id, transaction_id, category_id, amount, notes, position)
+    RETURNING transaction_id
+)
+UPDATE transactions SET has_splits = true
+WHERE user_id = :user AND id IN (SELECT transaction_id FROM lines)
+""")
+
+
+async def insert_splits(session: AsyncSession, user_id: uuid.UUID,
+                        lines: Sequence[tuple[uuid.UUID, uuid.UUID | None, Decimal, str, int]]) -> None:
+    """Write split lines (transaction, category, amount, notes, position) and mark their transactions split:
+    one statement."""
+    await session.execute(_SPLITS, {
+        "user": user_id, "ids": [new_id() for _ in lines], "transactions": [line[0] for line in lines],
+        "categories": [line[1] for line in lines], "amounts": [line[2] for line in lines],
+        "notes": [line[3] for line in lines], "positions": [line[4] for line in lines]})
 
 
 _RELEASE = sa.text("""

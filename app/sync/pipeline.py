@@ -161,7 +161,8 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
         merged.setdefault(account_id, []).extend(rows)
     total = sum(len(rows) for rows in merged.values())
     accounts = {a.id: a for a in await accounts_repo.accounts_by_ids(session, user_id, list(merged))}
-    hinted = any(row.category for rows in merged.values() for row in rows)
+    hinted = any(row.category or any(split.category for split in row.splits)
+                 for rows in merged.values() for row in rows)
     categories = _Categories(await categories_repo.all_categories(session, user_id) if hinted else [])
     added: list[uuid.UUID] = []
     changed: set[uuid.UUID] = set()
@@ -207,6 +208,10 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
             new = _new_rows(chunk, parsed, categories)
             touched_categories.update(new.category_ids)
             inserted = await bulk.insert_rows(session, user_id, account_id, currency, run_id, new)
+            lines = _split_lines(inserted, new, chunk, parsed, categories)
+            if lines:
+                await bulk.insert_splits(session, user_id, lines)
+                touched_categories.update(line[1] for line in lines)
             counts.added += len(inserted)
             counts.duplicates += len(chunk) - len(inserted)
             for transaction_id, day, amount in inserted:
@@ -231,6 +236,23 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
                                                 account_ids=tuple(sorted(changed)),
                                                 count=counts.added + counts.updated, sync_run_id=run_id))
     return counts
+
+
+def _split_lines(inserted: Sequence[tuple[uuid.UUID, dt.date, Decimal]], new: bulk.NewRows,
+                 chunk: Sequence[tuple[dedupe.Incoming, str]], parsed: dict[int, ParsedTransaction],
+                 categories: _Categories) -> list[tuple[uuid.UUID, uuid.UUID | None, Decimal, str, int]]:
+    """(transaction, category, amount, notes, position) of the split lines of the inserted rows whose lines
+    (QIF `S`/`$`) add up exactly to the row; a line moving money to another account stays uncategorized."""
+    by_id = {transaction_id: parsed[item.position] for transaction_id, (item, _) in zip(new.ids, chunk, strict=True)}
+    lines: list[tuple[uuid.UUID, uuid.UUID | None, Decimal, str, int]] = []
+    for transaction_id, _day, amount in inserted:
+        splits = by_id[transaction_id].splits
+        if len(splits) < 2 or sum((split.amount for split in splits), Decimal(0)) != amount:
+            continue
+        for position, split in enumerate(splits):
+            category = categories.find(split.category) if split.category and not split.transfer_account else None
+            lines.append((transaction_id, category, split.amount, (split.memo or "").strip(), position))
+    return lines
 
 
 def _new_rows(chunk: Sequence[tuple[dedupe.Incoming, str]], parsed: dict[int, ParsedTransaction],
