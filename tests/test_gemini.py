@@ -8,7 +8,6 @@ Google. The tool loop is Florin's own (`app/ai/loop.py`) with a test executor.
 from __future__ import annotations
 
 import base64
-import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
@@ -524,8 +523,6 @@ def test_the_factory_builds_gemini_when_a_vertex_project_is_configured(server: G
                          ids=["default", "gemini-without-project", "project-without-gemini"])
 def test_the_factory_falls_back_to_the_local_model(overrides: dict[str, Any]) -> None:
     # given
-    if importlib.util.find_spec("app.ai.local") is None:
-        pytest.skip("app/ai/local.py is not written yet")
     from app.ai.local import LocalModel
 
     settings = Settings(env="test", **overrides)
