@@ -133,7 +133,7 @@ class EventHub:
         for queues in self._subscribers.values():
             for queue in queues:
                 with suppress(asyncio.QueueFull):
-                    queue.put_nowait(_CLOSED)
+                    queue.put_nowait(CLOSED)
 
     async def publish(self, user_id: uuid.UUID, event: Event) -> None:
         """Send `event` to every subscriber of the user, in any process. Pub/sub delivers at most once: while
@@ -179,7 +179,7 @@ class EventHub:
         async with self.subscribe(user_id) as queue:
             while True:
                 event = await queue.get()
-                if event is _CLOSED:
+                if event is CLOSED:
                     return
                 if not types or isinstance(event, types):
                     yield event
@@ -266,7 +266,8 @@ class _Closed(Event):
     pass
 
 
-_CLOSED: Event = _Closed()
+CLOSED: Event = _Closed()
+"""Put on a subscriber's queue when the hub closes: a stream that reads it ends."""
 
 
 def _text(value: Any) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from app.events import _CLOSED, Event, EventHub
+from app.events import CLOSED, Event, EventHub
 
 STREAM_TTL_SECONDS = 600
 """How long a finished reply's chunks stay replayable (a subscriber that connects late still gets them)."""
@@ -139,7 +139,7 @@ async def follow(hub: EventHub, redis: Redis, user_id: uuid.UUID, conversation_i
                     yield chunk
         while True:
             event = await queue.get()
-            if event is _CLOSED:
+            if event is CLOSED:
                 return
             if not isinstance(event, ChatChunk) or event.conversation_id != conversation_id:
                 continue

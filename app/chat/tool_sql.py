@@ -24,7 +24,7 @@ from sqlmodel import col
 
 from app.accounts.models import Account
 from app.categories.models import Category, CategoryKind
-from app.reports.repository import _LINES as REPORT_LINES  # the one definition of a spending "line"
+from app.reports.repository import LINES as REPORT_LINES  # the one definition of a spending "line"
 from app.reports.repository import SPENDING_KEYS
 from app.transactions import repository as tx_repo
 from app.transactions.models import Transaction

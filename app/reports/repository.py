@@ -26,7 +26,8 @@ from sqlmodel import col
 from app.accounts.models import Account
 from app.categories.models import Category
 
-_LINES = """
+# The one definition of a report "line" (shared with the assistant's tools, app/chat/tool_sql.py).
+LINES = """
 WITH lines AS (
     SELECT t.id AS transaction_id, t.account_id, t.booked_on, t.currency, t.merchant,
            CASE WHEN t.has_splits THEN s.category_id ELSE t.category_id END AS category_id,
@@ -85,7 +86,7 @@ class FlowRow:
 async def spending_rows(session: AsyncSession, user_id: uuid.UUID, *, start: dt.date, end: dt.date, key: str,
                         target: str | None) -> list[SpendingRow]:
     """Expense lines summed per (group, currency, day-when-converting): one statement."""
-    stmt = sa.text(_LINES + f"""
+    stmt = sa.text(LINES + f"""
         SELECT {SPENDING_KEYS[key]} AS key, currency, {_DAY} AS day,
                -sum(amount) AS amount, count(DISTINCT transaction_id) AS transactions
         FROM classified WHERE kind = 'EXPENSE'
@@ -98,7 +99,7 @@ async def spending_rows(session: AsyncSession, user_id: uuid.UUID, *, start: dt.
 async def flow_rows(session: AsyncSession, user_id: uuid.UUID, *, start: dt.date, end: dt.date, interval: str,
                     target: str | None) -> list[FlowRow]:
     """Income and expense lines summed per (interval, currency, day-when-converting): one statement."""
-    stmt = sa.text(_LINES + f"""
+    stmt = sa.text(LINES + f"""
         SELECT date_trunc(CAST(:unit AS text), booked_on::timestamp)::date AS bucket, currency, {_DAY} AS day,
                COALESCE(sum(amount) FILTER (WHERE kind = 'INCOME'), 0) AS income,
                COALESCE(-sum(amount) FILTER (WHERE kind = 'EXPENSE'), 0) AS expenses

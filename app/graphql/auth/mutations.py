@@ -54,7 +54,7 @@ def _refuse(ctx: Context, decision: Decision) -> NoReturn:
     raise RateLimited(f"Too many attempts; retry in {decision.retry_after} s", retryAfter=decision.retry_after)
 
 
-async def _limit(ctx: Context, action: str, email: str) -> RateLimiter:
+async def count_auth_attempt(ctx: Context, action: str, email: str) -> RateLimiter:
     """Count a sign-in or registration attempt per client IP and per email, refusing when over a limit or
     while the email is locked after failed logins."""
     limiter = RateLimiter.for_resources(ctx.resources)
@@ -69,7 +69,7 @@ class AuthMutation:
     @strawberry.mutation(description="Create an account and sign in.")
     async def auth_register(self, info: Info, input: AuthRegisterInput) -> AuthPayload:
         ctx = info.context
-        await _limit(ctx, "register", (input.email or "").strip().lower())
+        await count_auth_attempt(ctx, "register", (input.email or "").strip().lower())
         try:
             async with unit_of_work(ctx.resources) as uow:
                 issued = await service.register(
@@ -84,7 +84,7 @@ class AuthMutation:
     async def auth_login(self, info: Info, input: AuthLoginInput) -> AuthPayload:
         ctx = info.context
         email = (input.email or "").strip().lower()
-        limiter = await _limit(ctx, "login", email)
+        limiter = await count_auth_attempt(ctx, "login", email)
         try:
             async with unit_of_work(ctx.resources) as uow:
                 issued = await service.login(uow.session, config=ctx.auth_config, email=input.email,

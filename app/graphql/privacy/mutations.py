@@ -10,7 +10,7 @@ import strawberry
 from app.auth.principal import Principal
 from app.db import UnitOfWork
 from app.errors import ErrorCode
-from app.graphql.auth.mutations import _limit
+from app.graphql.auth.mutations import count_auth_attempt
 from app.graphql.context import Info
 from app.graphql.mutation import run_mutation
 from app.graphql.node import to_global_id
@@ -47,7 +47,7 @@ class PrivacyMutation:
     async def me_delete(self, info: Info, input: MeDeleteInput) -> MeDeletePayload:
         ctx = info.context
         principal = ctx.writer()
-        limiter = await _limit(ctx, "login", principal.email)
+        limiter = await count_auth_attempt(ctx, "login", principal.email)
 
         async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
             user_id = await service.erase_user(uow, config=ctx.auth_config, principal=principal,
