@@ -117,8 +117,9 @@ class Model:
                     missing.append({"amount": f"{positive + negative:.2f}", "currency": currency})
                 continue
             rate = self.rates[max(known)]
-            assets += (positive * rate).quantize(Decimal("0.0001"))
-            liabilities -= (negative * rate).quantize(Decimal("0.0001"))
+            # converted exactly; rounded once, below, where the figure is shown
+            assets += positive * rate
+            liabilities -= negative * rate
         a = assets.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
         li = liabilities.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
         return f"{a:.2f}", f"{li:.2f}", f"{a - li:.2f}", missing
