@@ -36,6 +36,9 @@ class Resources:
     job_queue: JobQueue
     chat_model: Any = None
     """The assistant's `ChatModel`, built on first use by `app.chat.service.chat_model`."""
+    category_model: Any = None
+    """The `CategoryModel` (Gemini) of categorization, built on first use by `app.ai.factory.category_model`;
+    False once built as "none configured"."""
     chat_tasks: set[asyncio.Task[None]] = field(default_factory=set)
     """Chat replies being written by this process; cancelled on close (they record themselves FAILED)."""
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from app.ai.model import ChatModel
+from app.ai.model import CategoryModel, ChatModel
 
 if TYPE_CHECKING:
     from app.config import Settings
+    from app.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -27,3 +28,17 @@ def build_chat_model(settings: Settings) -> ChatModel:
     from app.ai.local import LocalModel
 
     return LocalModel()
+
+
+def build_category_model(settings: Settings) -> CategoryModel | None:
+    """The language model that categorizes what rules, the memory and the local model left open: Gemini when
+    configured (as for the assistant), else None (categorization then stops at the local model)."""
+    return None
+
+
+def category_model(resources: Resources) -> CategoryModel | None:
+    """The process's categorization model, built once from the settings (tests may set
+    `resources.category_model`); None when no language model is configured for it."""
+    if resources.category_model is None:
+        resources.category_model = build_category_model(resources.settings) or False
+    return resources.category_model or None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 MAX_ROUNDS = 5
@@ -100,3 +101,39 @@ class ChatModel(Protocol):
 
 Executor = Callable[[FunctionCall], Awaitable[dict[str, Any]]]
 """Runs one tool call for the current user and returns its JSON-able result."""
+
+
+# --- categorization: a language model choosing among the user's category names ---------------------------
+
+
+@dataclass(frozen=True)
+class CategorizeItem:
+    """One transaction to categorize, as a model sees it (no ids of Florin's rows, no account names)."""
+
+    key: str
+    """The caller's handle for the item, echoed back in its `CategoryGuess`."""
+    description: str
+    merchant: str | None
+    amount: str
+    """The signed amount as a decimal string, e.g. "-12.50"."""
+    currency: str
+    booked_on: str
+    """ISO date."""
+
+
+@dataclass(frozen=True)
+class CategoryGuess:
+    key: str
+    category: str | None
+    """One of the category names offered, or None when the model answered "none"."""
+    confidence: Decimal
+    """0..1, as the model reported it (clamped)."""
+
+
+class CategoryModel(Protocol):
+    name: str
+
+    async def categorize(self, *, categories: Sequence[str],
+                         items: Sequence[CategorizeItem]) -> list[CategoryGuess]:
+        """A guess per item (any order; items the model skipped are missing). Raises `ChatError`."""
+        ...
