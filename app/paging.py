@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 T = TypeVar("T")
 
@@ -82,3 +83,45 @@ async def fetch_page(session: AsyncSession, stmt: sa.Select[*tuple[Any, ...]], k
 async def count(session: AsyncSession, stmt: sa.Select[*tuple[Any, ...]]) -> int:
     counted = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     return int((await session.execute(counted)).scalar_one())
+
+
+async def fetch_pages(session: AsyncSession, entity: Any, where: Sequence[sa.ColumnElement[bool]], parent: Any,
+                      parent_ids: Sequence[Any], keys: Sequence[SortKey], request: PageRequest) -> dict[Any, Page[Any]]:
+    """The same page of a nested connection for many parents at once: one statement.
+
+    Rows of `entity` matching `where` are numbered per `parent` (a column of `entity`) in the page's order,
+    after the keyset bounds are applied; the first `size + 1` of each parent come back. A parent without
+    rows gets an empty page."""
+    stmt = sa.select(entity).where(*where, parent.in_(list(parent_ids)))
+    if request.after is not None:
+        stmt = stmt.where(_beyond(keys, request.after, True))
+    if request.before is not None:
+        stmt = stmt.where(_beyond(keys, request.before, False))
+    order = [key.column.desc() if key.descending != request.backwards else key.column.asc() for key in keys]
+    numbered = stmt.add_columns(sa.func.row_number().over(partition_by=parent, order_by=order).label("page_rn"))
+    sub = numbered.subquery()
+    rows_of = aliased(entity, sub)
+    picked = (sa.select(rows_of).where(sub.c.page_rn <= request.size + 1)
+              .order_by(sub.c[parent.key], sub.c.page_rn))
+    grouped: dict[Any, list[Any]] = {pid: [] for pid in parent_ids}
+    for row in (await session.execute(picked)).scalars():
+        grouped[getattr(row, parent.key)].append(row)
+    pages = {}
+    for pid, rows in grouped.items():
+        more = len(rows) > request.size
+        rows = rows[: request.size]
+        if request.backwards:
+            rows.reverse()
+            pages[pid] = Page(rows, has_next=request.before is not None, has_previous=more)
+        else:
+            pages[pid] = Page(rows, has_next=more, has_previous=request.after is not None)
+    return pages
+
+
+async def counts(session: AsyncSession, entity: Any, where: Sequence[sa.ColumnElement[bool]], parent: Any,
+                 parent_ids: Sequence[Any]) -> dict[Any, int]:
+    """How many rows of `entity` matching `where` each parent has: one statement."""
+    stmt = (sa.select(parent, sa.func.count()).select_from(entity)
+            .where(*where, parent.in_(list(parent_ids))).group_by(parent))
+    found = {pid: int(n) for pid, n in (await session.execute(stmt)).all()}
+    return {pid: found.get(pid, 0) for pid in parent_ids}

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.chat.models import Conversation, Message, MessageState
+from app.paging import Page, PageRequest, SortKey, counts, fetch_pages
 from app.transactions.models import Deletion
 
 C, M = Conversation, Message
@@ -76,6 +77,19 @@ async def messages_by_ids(session: AsyncSession, user_id: uuid.UUID, ids: Sequen
 
 def messages_query(user_id: uuid.UUID, conversation_id: uuid.UUID) -> sa.Select[Any]:
     return sa.select(Message).where(col(M.user_id) == user_id, col(M.conversation_id) == conversation_id)
+
+
+async def message_pages(session: AsyncSession, user_id: uuid.UUID, conversation_ids: Sequence[uuid.UUID],
+                        keys: Sequence[SortKey], request: PageRequest) -> dict[uuid.UUID, Page[Message]]:
+    """The same page of messages of each of the user's conversations: one statement."""
+    return await fetch_pages(session, Message, [col(M.user_id) == user_id], col(M.conversation_id),
+                             conversation_ids, keys, request)
+
+
+async def message_counts(session: AsyncSession, user_id: uuid.UUID,
+                         conversation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many messages each of the user's conversations has: one statement."""
+    return await counts(session, Message, [col(M.user_id) == user_id], col(M.conversation_id), conversation_ids)
 
 
 async def history(session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, *, before: uuid.UUID,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -17,7 +17,7 @@ from app.graphql.context import Context, Info
 from app.graphql.loaders import in_key_order
 from app.graphql.node import from_global_id, register_node
 from app.graphql.pagination import Connection, build_connection, page_request
-from app.paging import SortKey, count, fetch_page
+from app.paging import Page, SortKey, count, fetch_page
 
 C, M = ConversationRow, MessageRow
 RECENT_FIRST = [SortKey(C.updated_at, True, dt.datetime.fromisoformat), SortKey(C.id, True, uuid.UUID)]
@@ -45,15 +45,27 @@ register_node("Message")(load_messages)
 
 async def message_connection(ctx: Context, conversation_id: uuid.UUID, *, first: int | None, after: str | None,
                              last: int | None, before: str | None) -> Connection[Message]:
+    """A conversation's page of messages. The pages of every conversation on a `conversations` page that ask
+    for the same arguments are fetched together (one statement, and one more for `totalCount`)."""
     principal = ctx.viewer()
     request = page_request("messages", OLDEST_FIRST, first=first, after=after, last=last, before=before)
-    stmt = repo.messages_query(principal.user_id, conversation_id)
-    async with ctx.resources.sessionmaker() as session:
-        page = await fetch_page(session, stmt, OLDEST_FIRST, request)
+    shape = (first, after, last, before)
+
+    async def pages(keys: list[tuple[uuid.UUID, tuple[Any, ...]]]) -> list[Page[MessageRow]]:
+        ids = list(dict.fromkeys(key[0] for key in keys))
+        async with ctx.resources.sessionmaker() as session:
+            found = await repo.message_pages(session, principal.user_id, ids, OLDEST_FIRST, request)
+        return [found[key[0]] for key in keys]
+
+    async def totals(ids: list[uuid.UUID]) -> list[int]:
+        async with ctx.resources.sessionmaker() as session:
+            found = await repo.message_counts(session, principal.user_id, ids)
+        return [found[i] for i in ids]
+
+    page = await ctx.loaders.get(f"messages:{shape!r}", pages).load((conversation_id, shape))  # type: ignore[arg-type]
 
     async def total() -> int:
-        async with ctx.resources.sessionmaker() as session:
-            return await count(session, stmt)
+        return int(await ctx.loaders.get("message_counts", totals).load(conversation_id))  # type: ignore[arg-type]
 
     return build_connection(page, tag="messages", key_of=lambda r: (r.created_at.isoformat(), r.id),
                             to_node=Message.from_row, count_fn=total)
