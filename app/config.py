@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     """How often an ACTIVE connection is synced by the scheduler."""
     sync_timeout_seconds: float = 60.0
     """How long one provider call may take before the sync counts it as unavailable."""
+    allow_private_provider_urls: bool | None = None
+    """Whether a connection's provider URL may point at a loopback, private, link-local or otherwise non-public
+    address (checked when the connection is created and again, after DNS, before every sync). Default: allowed
+    outside production (a local provider while developing), refused in production."""
 
     demo_email: str = "demo@florin.dev"
     demo_password: SecretStr = SecretStr("florin-demo-password")
@@ -176,6 +180,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def private_provider_urls_allowed(self) -> bool:
+        if self.allow_private_provider_urls is not None:
+            return self.allow_private_provider_urls
+        return not self.is_production
 
     @property
     def graphiql_enabled(self) -> bool:

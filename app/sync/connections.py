@@ -20,7 +20,7 @@ from app import effects
 from app.db import UnitOfWork, new_id, read_session, unit_of_work
 from app.errors import Collector, Conflict, DomainError, ErrorCode, NotFound
 from app.sync import connection_repository as repo
-from app.sync import runs
+from app.sync import egress, runs
 from app.sync.models import Connection, ConnectionStatus, Provider, RunKind, SyncRun
 
 if TYPE_CHECKING:
@@ -38,8 +38,9 @@ def job_id(connection_id: uuid.UUID) -> str:
     return f"sync:{connection_id}"
 
 
-def check_url(value: str | None, errors: Collector, field: str = "url") -> str:
-    """An absolute http(s) URL without user info or fragment, at most 500 characters."""
+def check_url(value: str | None, errors: Collector, field: str = "url", *, allow_private: bool = True) -> str:
+    """An absolute http(s) URL without user info or fragment, at most 500 characters; without
+    `allow_private`, its host may not be a local name or a non-public IP literal."""
     text = (value or "").strip()
     if not text:
         errors.add(ErrorCode.REQUIRED, "The provider's URL is required.", field)
@@ -56,6 +57,9 @@ def check_url(value: str | None, errors: Collector, field: str = "url") -> str:
             or parts.username is not None or parts.password is not None or parts.fragment):
         errors.add(ErrorCode.INVALID, "Give the server's endpoint as an http(s) URL, like "
                                       "https://mcp.fi.money:8080/mcp/stream.", field)
+    elif not allow_private and egress.names_a_private_host(text):
+        errors.add(ErrorCode.INVALID, "The provider's URL must name a public server, not a local or private "
+                                      "address.", field)
     return text
 
 
@@ -67,11 +71,13 @@ def check_name(value: str | None, provider: Provider, errors: Collector) -> str:
 
 
 async def create_connection(session: AsyncSession, *, user_id: uuid.UUID, provider: Provider, url: str | None,
-                            name: str | None = None, connection_id: uuid.UUID | None = None) -> Connection:
-    """A new ACTIVE connection (nothing is fetched until a sync). An id taken by any row is CONFLICT on `id`."""
+                            name: str | None = None, connection_id: uuid.UUID | None = None,
+                            allow_private: bool = True) -> Connection:
+    """A new ACTIVE connection (nothing is fetched until a sync). An id taken by any row is CONFLICT on `id`;
+    without `allow_private` (production), a URL naming a local or private host is INVALID on `url`."""
     errors = Collector()
     provider = Provider(provider)
-    clean_url = check_url(url, errors)
+    clean_url = check_url(url, errors, allow_private=allow_private)
     clean_name = check_name(name, provider, errors)
     errors.raise_if_any()
     row = await repo.insert_connection(session, {

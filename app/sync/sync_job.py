@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from app.db import UnitOfWork, read_session, unit_of_work
 from app.errors import DomainError, ErrorCode
 from app.sync import connection_repository as repo
-from app.sync import fi_apply, runs
+from app.sync import egress, fi_apply, runs
 from app.sync.crypto import Cipher, CredentialsError, cipher_for
 from app.sync.models import Connection, ConnectionStatus, RunState, SyncRun
 from app.sync.pipeline import RunCounts
@@ -119,6 +119,12 @@ async def _run_once(resources: Resources, connection_id: uuid.UUID, run_id: uuid
             connection = await repo.connection_of_worker(session, connection_id)
         if connection is None:
             raise SyncStopped("The connection was deleted.")
+        if not resources.settings.private_provider_urls_allowed:
+            try:
+                await egress.check_public(connection.url)
+            except egress.PrivateAddress as exc:
+                raise SyncStopped(f"The provider's URL does not lead to a public server ({exc}); Florin does not "
+                                  "connect to local or private addresses.") from exc
         try:
             reply = await fi_mcp.fetch(connection.url, session=stored_session(cipher, connection),
                                        call_timeout=resources.settings.sync_timeout_seconds)

@@ -137,7 +137,8 @@ class ConnectionMutation:
         async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
             row = await service.create_connection(uow.session, user_id=principal.user_id,
                                                   provider=Provider(input.provider), url=input.url, name=input.name,
-                                                  connection_id=client_id(input.id, "Connection"))
+                                                  connection_id=client_id(input.id, "Connection"),
+                                                  allow_private=ctx.resources.settings.private_provider_urls_allowed)
             return {"connection": str(row.id)}
 
         data = {"provider": input.provider, "url": input.url, "name": input.name}
