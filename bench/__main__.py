@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
 
 from bench import infra
@@ -25,8 +26,9 @@ from bench.data.load import load
 from bench.procs import start_florin
 from bench.report import Run, facts, write_results
 from bench.runner import CpuGroups, Stats
-from bench.scenarios import DEFAULT, SCENARIOS, build
+from bench.scenarios import DEFAULT, SCENARIOS, STEPS, build
 from bench.scenarios.base import Scenario
+from bench.scenarios.networth import TIER as HISTORY_TIER
 from bench.targets import GraphQLHttp, measure_floor, measure_http
 from bench.users import BenchUser
 
@@ -43,6 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     d.add_argument("--big-users", type=int, default=0,
                    help="users of the 1M tier (0: skip it; 1 takes about a minute to load)")
     d.add_argument("--big-transactions", type=int, default=1_000_000, help="transactions per big user")
+    d.add_argument("--history-users", type=int, default=DataSpec.history_users,
+                   help="users of the ten-year tier (20 accounts, 30k transactions each) for networth_history")
     d.add_argument("--seed", type=int, default=DataSpec.seed)
     r = p.add_argument_group("load")
     r.add_argument("--scenarios", default=",".join(DEFAULT), help=f"comma list of {', '.join(SCENARIOS)}")
@@ -55,6 +59,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     r.add_argument("--subscriptions", type=int, default=1000, help="idle transactionEvents sockets (0: skip)")
     r.add_argument("--skip-postgraphile", action="store_true", help="no PostGraphile baseline (no Node needed)")
     r.add_argument("--no-serial", action="store_true", help="skip the concurrency-1 latency runs")
+    r.add_argument("--steps", default=",".join(STEPS),
+                   help=f"measured steps outside the request loop, comma list of {', '.join(STEPS)} ('' for none)")
+    r.add_argument("--import-rows", type=int, default=100_000, help="rows of the statement the import step imports")
+    r.add_argument("--assistant-requests", type=int, default=40, help="questions the assistant step asks")
     r.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                    help="py-spy profile of one API process under each scenario's load (extra short runs)")
     o = p.add_argument_group("output")
@@ -66,9 +74,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="only rewrite --output from the raw numbers of an earlier run (its results.json)")
     o.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
-    unknown = set(args.scenarios.split(",")) - set(SCENARIOS)
+    unknown = set(args.scenarios.split(",")) - set(SCENARIOS) - {""}
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    unknown = set(args.steps.split(",")) - set(STEPS) - {""}
+    if unknown:
+        p.error(f"unknown steps: {', '.join(sorted(unknown))}")
     return args
 
 
@@ -118,7 +129,7 @@ def production_secrets() -> dict[str, str]:
 async def run(args: argparse.Namespace, servers: infra.Servers, command: str) -> None:
     started = time.time()
     spec = DataSpec(users=args.users, transactions=args.transactions, big_users=args.big_users,
-                    big_transactions=args.big_transactions, seed=args.seed)
+                    big_transactions=args.big_transactions, history_users=args.history_users, seed=args.seed)
     production = production_secrets()
     florin_secret = production["secret_key"]
     pgl_secret = secrets.token_urlsafe(48)
@@ -135,7 +146,8 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
     extra["load"] = asdict(report)
     extra["server"] = await infra.server_facts(servers.bench_dsn)
     say(f"loaded {report.transactions:,} transactions, {report.accounts} accounts in {report.seconds:.0f}s "
-        f"({extra['server']['transactions_table']})")
+        f"({extra['server']['transactions_table']}); balances by Florin's fill_all: {report.balance_rows:,} rows "
+        f"for {report.balance_accounts} accounts in {report.balances_seconds:.1f}s")
 
     users = [BenchUser.of(p) for p in plans]
     main_tier, small_tier, big_tier = (tier_label(spec.transactions), tier_label(spec.small_transactions),
@@ -143,13 +155,18 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
     if small_tier == main_tier:
         small_tier += "-small"
     main_ids = set(range(spec.users))
-    big_ids = set(range(spec.users + spec.small_users, len(users)))
-    tiers = {small_tier: [u for u in users if u.index not in main_ids | big_ids],
+    big_ids = set(range(spec.users + spec.small_users, spec.users + spec.small_users + spec.big_users))
+    history_ids = set(spec.history_indexes())
+    tiers = {small_tier: [u for u in users if u.index not in main_ids | big_ids | history_ids],
              main_tier: [u for u in users if u.index in main_ids],
-             big_tier: [u for u in users if u.index in big_ids]}
+             big_tier: [u for u in users if u.index in big_ids],
+             HISTORY_TIER: [u for u in users if u.index in history_ids]}
     load_tiers = [main_tier] + ([big_tier] if tiers[big_tier] else [])
-    extra["tiers"] = {"main": main_tier, "big": big_tier}
-    names = args.scenarios.split(",")
+    extra["tiers"] = {"main": main_tier, "big": big_tier, "history": HISTORY_TIER}
+    names = [n for n in args.scenarios.split(",") if n]
+    if not tiers[HISTORY_TIER] and "networth_history" in names:
+        names.remove("networth_history")
+        say("networth_history skipped: --history-users 0")
     scenarios = build(names, load_tiers)
     processes = [int(n) for n in args.processes.split(",")]
     serial = not args.no_serial
@@ -166,8 +183,9 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
         runs.append(Run(scenario.name, target, procs, stats))
         say(stats.line())
 
-    def levels(n: int) -> list[int]:
-        return [args.concurrency] + ([1] if serial and n == 1 else [])
+    def levels(n: int, scenario: Scenario) -> list[int]:
+        loaded = min(args.concurrency, scenario.max_concurrency or args.concurrency)
+        return [loaded] + ([1] if serial and n == 1 and loaded != 1 else [])
 
     def seconds(c: int) -> float:
         return args.duration if c > 1 else args.duration / 2
@@ -221,7 +239,9 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
                 extra["login"] = await login_check(api.urls[0], users[0])
             for scenario in scenarios:
                 users_ = tiers[scenario.tier]
-                for c in levels(n):
+                if n == processes[0] and scenario.same is not None:
+                    await phase(f"agreement {scenario.name}", lambda s=scenario, u=users_: agreement(api.urls, s, u))
+                for c in levels(n, scenario):
                     parts: dict[str, list[Stats]] = {}
                     for _ in range(args.rounds):
                         if n == processes[0]:
@@ -241,8 +261,8 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
                 pgl.stop()
                 pgl = None
             if n == 1 and args.profile:
-                extra["profiles"] = await profile_florin(api, [s for s in scenarios if s.tier == main_tier],
-                                                         tiers, args, log_dir)
+                extra["profiles"] = await profile_florin(
+                    api, [s for s in scenarios if s.tier in (main_tier, HISTORY_TIER)], tiers, args, log_dir)
         finally:
             api.stop()
             if pgl is not None:
@@ -264,11 +284,66 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
         finally:
             api.stop()
 
+    async def agreement(urls: list[str], scenario: Scenario, users_: list[BenchUser], count: int = 3) -> None:
+        """Florin's answer and the floor's result for the same request must hold the same figures."""
+        assert scenario.same is not None
+        client = GraphQLHttp(urls, 1)
+        conn = await asyncpg.connect(servers.bench_dsn)
+        try:
+            for k in range(min(count, len(users_))):
+                user, i = users_[k * max(1, len(users_) // count)], k * 7
+                data = await client.post(i, scenario.florin_query, scenario.florin_vars(user, i), user.florin_token)
+                scenario.same(data, await scenario.floor(conn, user, i))
+        finally:
+            await conn.close()
+            await client.close()
+        extra.setdefault("agreement", {})[scenario.name] = min(count, len(users_))
+        say(f"{scenario.name}: Florin and the floor agree for {min(count, len(users_))} users")
+
+    def step_settings() -> Any:
+        from pydantic import SecretStr
+
+        from app.config import Settings
+
+        values: dict[str, Any] = {"env": "production", "database_url": servers.bench_url,
+                                  "redis_url": servers.redis_url, **{k: SecretStr(v) for k, v in production.items()}}
+        return Settings(**values)
+
+    async def import_step() -> None:
+        from bench.scenarios import import_
+
+        user = tiers[small_tier][0]
+        result = await import_.measure(step_settings(), servers.bench_dsn, user, args.import_rows)
+        extra["import"] = result.as_dict()
+        say(f"import of {result.rows:,} rows: COPY {result.copy_rate:,.0f} rows/s; florin import "
+            f"{result.first_rate:,.0f} rows/s ({result.first_added:,} added) = {result.share:.1%} of COPY; "
+            f"again {result.again_rate:,.0f} rows/s ({result.again_duplicates:,} duplicates)")
+
+    async def assistant_step() -> None:
+        from bench.scenarios import assistant
+
+        mint()
+        api = start_florin(servers.bench_url, servers.redis_url, florin_secret, 1, log_dir, extra=production)
+        try:
+            result = await assistant.measure(api.urls[0], api.ws_urls[0], tiers[main_tier],
+                                             requests=args.assistant_requests)
+            extra["assistant"] = result.as_dict()
+            d = extra["assistant"]
+            say(f"assistant: first event p50 {d['first_event'].get('p50')} ms, ChatDone p50 "
+                f"{d['done'].get('p50')} ms p99 {d['done'].get('p99')} ms, {len(result.errors)} failed")
+        finally:
+            api.stop()
+
     await phase("statements", statements)
     for n in processes:
         await phase(f"load x{n}", lambda n=n: load_runs(n))
     if args.subscriptions:
         await phase("subscriptions", idle_subscriptions)
+    steps = [s for s in args.steps.split(",") if s]
+    if "assistant" in steps:
+        await phase("assistant", assistant_step)
+    if "import" in steps:  # last: it adds 100k rows to one small-tier user
+        await phase("import", import_step)
 
     extra["seconds"] = time.time() - started
     extra.update(facts())

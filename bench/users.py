@@ -24,13 +24,15 @@ class BenchUser:
     florin_token: str = ""
     pgl_token: str = ""
     account_gids: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, uuid.UUID] = field(default_factory=dict)  # rows of the data hooks, e.g. "budget:Monthly"
 
     @classmethod
     def of(cls, plan: UserPlan) -> BenchUser:
         accounts = {key: a.id for key, a in plan.accounts.items()}
         return cls(index=plan.index, id=plan.id, email=plan.email, family_id=plan.family_id,
                    transactions=plan.transactions, start=plan.start, end=plan.end, accounts=accounts,
-                   account_gids={key: to_global_id("Account", value) for key, value in accounts.items()})
+                   account_gids={key: to_global_id("Account", value) for key, value in accounts.items()},
+                   ids=dict(plan.ids))
 
     def mint(self, florin_secret: str, pgl_secret: str | None, ttl: int = 900) -> None:
         """Fresh access tokens: Florin's (same issuer and family as a login) and PostGraphile's JWT."""

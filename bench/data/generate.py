@@ -74,7 +74,9 @@ PAYMENTS = {"mortgage": 1300.0, "loan": 320.0, "other_liability": 90.0, "investm
 @dataclass(frozen=True)
 class DataSpec:
     """How much to generate: `users` x `transactions` (the main tier), `small_users` x `small_transactions`
-    (to show statement counts do not grow with data), then `big_users` x `big_transactions`."""
+    (to show statement counts do not grow with data), then `big_users` x `big_transactions`, then
+    `history_users` x `history_transactions` (ten years of history over 20 accounts each, for net worth over
+    time: `planning.history_accounts` adds their 13 extra accounts)."""
 
     users: int = 120
     transactions: int = 10_000
@@ -84,6 +86,8 @@ class DataSpec:
     end: dt.date = DEFAULT_END
     small_users: int = 2
     small_transactions: int = 1_000
+    history_users: int = 4
+    history_transactions: int = 30_000  # >= 29,200 spreads them over the full 3,650 days
 
     def tiers(self) -> list[tuple[int, int]]:
         """(user index, transactions) for every user."""
@@ -91,7 +95,13 @@ class DataSpec:
         out += [(self.users + i, self.small_transactions) for i in range(self.small_users)]
         first_big = self.users + self.small_users
         out += [(first_big + i, self.big_transactions) for i in range(self.big_users)]
+        first_history = first_big + self.big_users
+        out += [(first_history + i, self.history_transactions) for i in range(self.history_users)]
         return out
+
+    def history_indexes(self) -> range:
+        first = self.users + self.small_users + self.big_users
+        return range(first, first + self.history_users)
 
 
 @dataclass
@@ -122,6 +132,8 @@ class UserPlan:
     categories: dict[Category, uuid.UUID]
     accounts: dict[str, AccountPlan]
     rng: random.Random = field(repr=False)
+    history: bool = False  # a user of the ten-year, 20-account tier (extra accounts come from a hook)
+    ids: dict[str, uuid.UUID] = field(default_factory=dict)  # rows of the hooks a scenario names ("budget:Monthly")
 
     def account_rows(self) -> list[tuple[Any, ...]]:
         return [a.row for a in self.accounts.values()]

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from argon2 import PasswordHasher
 
+from bench.data import balances
 from bench.data.generate import COLUMNS, PASSWORD, DataSpec, TransactionStream, UserPlan, plan_user
 from bench.data.hooks import EXTRAS
 
@@ -37,6 +38,9 @@ class LoadReport:
     seconds: float = 0.0
     generate_seconds: float = 0.0
     index_seconds: float = 0.0
+    balances_seconds: float = 0.0  # Florin's fill_all over every user (bench/data/balances.py)
+    balance_rows: int = 0
+    balance_accounts: int = 0
 
 
 def password_hash(time_cost: int = 3, memory_kib: int = 65536) -> str:
@@ -72,8 +76,10 @@ async def load(dsn: str, spec: DataSpec, *, hash_: str | None = None) -> tuple[L
                 dropped.append((name, definition))
 
         tiers = spec.tiers()
+        history = set(spec.history_indexes())
         for index, count in tiers:
             plans.append(plan_user(spec, index, count, hash_))
+            plans[-1].history = index in history
         await _copy(conn, "users", [p.user_row for p in plans])
         await _copy(conn, "refresh_tokens", [p.refresh_row for p in plans])
         categories = [row for p in plans for row in p.category_rows]
@@ -122,6 +128,15 @@ async def load(dsn: str, spec: DataSpec, *, hash_: str | None = None) -> tuple[L
         await conn.execute("SET session_replication_role = DEFAULT")
         await verify(conn)
         await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+    filled = await balances.fill(dsn, [p.id for p in plans])
+    report.balances_seconds, report.balance_rows, report.balance_accounts = filled.seconds, filled.rows, filled.accounts
+    log.info("balances: %d rows for %d accounts in %.1fs", filled.rows, filled.accounts, filled.seconds)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("VACUUM ANALYZE balances")
+        await conn.execute("VACUUM ANALYZE accounts")
     finally:
         await conn.close()
     report.seconds = time.perf_counter() - started
