@@ -63,6 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help=f"measured steps outside the request loop, comma list of {', '.join(STEPS)} ('' for none)")
     r.add_argument("--import-rows", type=int, default=100_000, help="rows of the statement the import step imports")
     r.add_argument("--assistant-requests", type=int, default=40, help="questions the assistant step asks")
+    r.add_argument("--alert-samples", type=int, default=300,
+                   help="budget alerts the alerts step delivers to the 1,000 budgetAlerts subscriptions")
     r.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
                    help="py-spy profile of one API process under each scenario's load (extra short runs)")
     o = p.add_argument_group("output")
@@ -334,6 +336,14 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
         finally:
             api.stop()
 
+    async def alerts_step() -> None:
+        from bench.scenarios import alerts
+
+        result = await alerts.run(servers.bench_url, servers.redis_url, tiers[main_tier], production, log_dir,
+                                  processes=2, subscriptions=args.subscriptions or 1000, samples=args.alert_samples)
+        extra["alerts"] = result
+        say(alerts.summary(result))
+
     await phase("statements", statements)
     for n in processes:
         await phase(f"load x{n}", lambda n=n: load_runs(n))
@@ -342,6 +352,8 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
     steps = [s for s in args.steps.split(",") if s]
     if "assistant" in steps:
         await phase("assistant", assistant_step)
+    if "alerts" in steps:  # adds a category, a budget and up to 10 transactions per main-tier user
+        await phase("alerts", alerts_step)
     if "import" in steps:  # last: it adds 100k rows to one small-tier user
         await phase("import", import_step)
 

@@ -291,6 +291,11 @@ def write_results(path: Path, records: Sequence[dict[str, Any]], counts: Sequenc
         lines += ["", "## Local assistant: time to the first chunk and to ChatDone", ""] + assistant.markdown(
             extra["assistant"])
 
+    if extra.get("alerts"):
+        from bench.scenarios import alerts
+
+        lines += ["", "## Budget-alert delivery over 2 API processes", "", alerts.markdown(extra["alerts"])]
+
     # -- profiles ------------------------------------------------------------------------------------------
     profiles = extra.get("profiles") or {}
     if profiles:

@@ -21,15 +21,13 @@ SCENARIOS: dict[str, Callable[[str], Scenario]] = {
     "networth_history": networth.scenario,  # always on the ten-year tier ("10y"), whatever tiers are loaded
 }
 DEFAULT = ("dashboard", "dashboard_full", "page", "search", "budget_status", "spending", "networth_history")
-# Measured steps outside the request loop (`--steps`): a 100k-row statement import against raw COPY, and the
-# local assistant's replies (bench/scenarios/import_.py, assistant.py).
-STEPS = ("import", "assistant")
+# Measured steps outside the request loop (`--steps`): a 100k-row statement import against raw COPY, the
+# local assistant's replies, and budget-alert delivery to 1,000 subscriptions over 2 API processes
+# (bench/scenarios/import_.py, assistant.py, alerts.py).
+STEPS = ("import", "assistant", "alerts")
 
 # Scenarios that wait for features being built now, with what each will measure.
-PENDING: dict[str, str] = {
-    "budget-alert delivery": "`transactionCreate` crossing a budget threshold -> `budgetAlerts` event on a "
-    "subscriber of another API process: p50/p99 delivery latency",
-}
+PENDING: dict[str, str] = {}
 
 
 def build(names: list[str], tiers: list[str]) -> list[Scenario]:
