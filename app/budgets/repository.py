@@ -169,7 +169,7 @@ WITH b AS (
     FROM unnest(CAST(:budget_ids AS uuid[]), CAST(:currencies AS text[]), CAST(:los AS int[]),
                 CAST(:his AS int[])) AS x(id, currency, lo, hi)
 ),
-cover AS (
+cover AS MATERIALIZED (
     -- each category a line counts: its own and its children; a child with a line of its own counts there
     SELECT DISTINCT ON (l.budget_id, c.id) l.budget_id, l.id AS line_id, c.id AS category_id
     FROM budget_lines l
@@ -177,18 +177,14 @@ cover AS (
     WHERE l.user_id = :user AND l.budget_id = ANY(CAST(:budget_ids AS uuid[]))
     ORDER BY l.budget_id, c.id, (c.id = l.category_id) DESC
 ),
-items AS (
-    SELECT t.booked_on, t.currency, t.amount, t.category_id
+items AS MATERIALIZED (
+    -- the user's lines of the whole window read once, by day (a split transaction by its split lines), then
+    -- hash-joined to the covered categories: never one scan of a category's whole history per covered category
+    SELECT t.booked_on, t.currency, COALESCE(s.amount, t.amount) AS amount,
+           CASE WHEN t.has_splits THEN s.category_id ELSE t.category_id END AS category_id
     FROM transactions t
-    WHERE t.user_id = :user AND t.transfer_id IS NULL AND NOT t.has_splits
-      AND t.booked_on >= :lo AND t.booked_on < :hi
-      AND t.category_id IN (SELECT category_id FROM cover)
-    UNION ALL
-    SELECT t.booked_on, t.currency, s.amount, s.category_id
-    FROM transaction_splits s JOIN transactions t ON t.id = s.transaction_id
-    WHERE s.user_id = :user AND t.user_id = :user AND t.transfer_id IS NULL AND t.has_splits
-      AND t.booked_on >= :lo AND t.booked_on < :hi
-      AND s.category_id IN (SELECT category_id FROM cover)
+    LEFT JOIN transaction_splits s ON t.has_splits AND s.transaction_id = t.id AND s.user_id = :user
+    WHERE t.user_id = :user AND t.transfer_id IS NULL AND t.booked_on >= :lo AND t.booked_on < :hi
 ),
 placed AS (
     SELECT cv.line_id, b.bounds, width_bucket(i.booked_on, b.bounds) AS k, rtrim(i.currency) AS currency,

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,10 +36,12 @@ def _q(value: Decimal) -> Decimal:
     return value.quantize(STORED, rounding=ROUND_HALF_EVEN)
 
 
+_PREC40 = Context(prec=40)
+
+
 def _div(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 40
-        return a / b
+    """a / b at 40 digits (half-even)."""
+    return _PREC40.divide(a, b)
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
 from app.errors import DomainError, ErrorCode
-from app.money import format_decimal, minor_units, parse_currency
+from app.money import minor_units, parse_currency
 from app.networth import repository as repo
-from app.networth.fx import ConversionNote, Converter, RateBook, load_book
+from app.networth.fx import ConversionNote, Converter, Rate, RateBook, load_book, times
 
 MAX_POINTS = 5000
 """The most points one `netWorthHistory` may have."""
@@ -38,9 +38,25 @@ class Interval(str, Enum):
     MONTH = "MONTH"
 
 
+_WIDE = Context(prec=200, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Half-even with room for any amount: rounding to minor units never runs out of digits."""
+
+
 def rounded(amount: Decimal, currency: str) -> Decimal:
-    """`amount` rounded half-even to the currency's minor units."""
-    return Decimal(format_decimal(amount, minor_units(currency)))
+    """`amount` rounded half-even to the currency's minor units (as `format_decimal` writes it; never -0)."""
+    value = amount.quantize(Decimal(1).scaleb(-minor_units(currency)), context=_WIDE)
+    return value if value else value.copy_abs()
+
+
+def _rounder(currency: str) -> Callable[[Decimal], Decimal]:
+    """`rounded` for many amounts of one currency."""
+    exponent = Decimal(1).scaleb(-minor_units(currency))
+
+    def shown(amount: Decimal) -> Decimal:
+        value = amount.quantize(exponent, context=_WIDE)
+        return value if value else value.copy_abs()  # never -0
+
+    return shown
 
 
 @dataclass
@@ -162,23 +178,90 @@ def check_window(start: dt.date, end: dt.date, interval: Interval) -> None:
         raise DomainError(ErrorCode.LIMIT_EXCEEDED, message, "interval")
 
 
+@dataclass(eq=False)
+class Point:
+    """Net worth at the end of one point of a history: a `Figure` whose notes are built only when read."""
+
+    on: dt.date
+    currency: str
+    assets: Decimal
+    liabilities: Decimal
+    used: list[tuple[str, Rate]] = field(default_factory=list)
+    """(currency, rate) of each currency converted at this point, in currency order."""
+    missing: dict[str, Decimal] | None = None
+    """Per currency, the parts that had no rate."""
+
+    @property
+    def net_worth(self) -> Decimal:
+        return self.assets - self.liabilities
+
+    @property
+    def conversions(self) -> list[ConversionNote]:
+        return [ConversionNote(code, self.currency, rate.rate, rate.day, exact=rate.day == self.on)
+                for code, rate in self.used]
+
+    @property
+    def unconverted(self) -> list[tuple[Decimal, str]]:
+        return [(amount, code) for code, amount in sorted(self.missing.items())] if self.missing else []
+
+
 async def history(session: AsyncSession, *, user_id: uuid.UUID, start: dt.date, end: dt.date, interval: Interval,
-                  currency: str) -> list[Figure]:
+                  currency: str) -> list[Point]:
     """Net worth at the end of each period meeting [start, end] (the last point is `end`): two statements,
-    whatever the number of accounts or days."""
+    whatever the number of accounts or days.
+
+    The figures are those `_figure` gives for each point (the same conversions, in the same order, rounded
+    once), computed currency by currency: each currency's rate is looked up once per rate day
+    (`RateBook.series`), not once per point and part."""
     check_window(start, end, interval)
-    rows = await repo.history_sums(session, user_id, start=start, end=end, interval=interval.value)
-    currencies = {code for _, code, _, _ in rows if code is not None}
-    days = [day for day, _, _, _ in rows]
+    groups = await repo.history_sums(session, user_id, start=start, end=end, interval=interval.value)
+    points = next(g.days for g in groups if g.currency is None)
+    held = sorted((g for g in groups if g.currency is not None), key=lambda g: g.currency or "")
     book = RateBook()
-    if currencies - {currency}:
-        book = await load_book(session, user_id, currencies | {currency}, start=min(days), end=max(days))
-    by_day: dict[dt.date, list[tuple[str, Decimal, Decimal]]] = {}
-    for day, code, positive, negative in rows:
-        sums = by_day.setdefault(day, [])
-        if code is not None:
-            sums.append((code, positive, negative))
-    return [_figure(day, currency, sums, book) for day, sums in by_day.items()]
+    if {g.currency for g in held} - {currency}:
+        book = await load_book(session, user_id, {g.currency or "" for g in held} | {currency},
+                               start=points[0], end=points[-1])
+    index = {day: i for i, day in enumerate(points)}
+    zero = Decimal(0)
+    assets = [zero] * len(points)
+    liabilities = [zero] * len(points)
+    used: list[list[tuple[str, Rate]] | None] = [None] * len(points)
+    missing: list[dict[str, Decimal] | None] = [None] * len(points)
+    for group in held:  # in currency order, so each point adds up its currencies in the same order as before
+        code = group.currency or ""
+        rates = book.series(code, currency, group.days) if code != currency else None
+        for k, day in enumerate(group.days):
+            positive, negative = group.positive[k], group.negative[k]
+            if not positive and not negative:
+                continue  # zero needs no rate
+            i = index[day]
+            if rates is None:
+                if positive:
+                    assets[i] += positive
+                if negative:
+                    liabilities[i] -= negative
+                continue
+            rate = rates[k]
+            if rate is None:
+                lacking = missing[i]
+                if lacking is None:
+                    lacking = missing[i] = {}
+                for part in (positive, negative):
+                    if part:
+                        lacking[code] = lacking.get(code, zero) + part
+                continue
+            if positive:
+                assets[i] += times(positive, rate.rate)
+            if negative:
+                liabilities[i] -= times(negative, rate.rate)
+            notes = used[i]
+            if notes is None:
+                used[i] = [(code, rate)]
+            else:
+                notes.append((code, rate))
+    shown = _rounder(currency)
+    return [Point(day, currency, shown(assets[i]), shown(liabilities[i]), used[i] or [], missing[i])
+            for i, day in enumerate(points)]
 
 
 def daily_history(rows: Sequence[tuple[dt.date, Decimal]], start: dt.date, end: dt.date

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -167,7 +168,7 @@ WITH steps AS (
         CASE CAST(:interval AS text)
             WHEN 'DAY' THEN interval '1 day' WHEN 'WEEK' THEN interval '1 week' ELSE interval '1 month' END) AS g
 ),
-points AS (
+points AS MATERIALIZED (
     SELECT LEAST(CASE CAST(:interval AS text)
                      WHEN 'DAY' THEN start
                      WHEN 'WEEK' THEN start + 6
@@ -175,38 +176,60 @@ points AS (
                  CAST(:end AS date)) AS day
     FROM steps
 ),
-spans AS (
-    SELECT a.id, a.currency, r.first_day, r.last_day FROM accounts a
-    CROSS JOIN LATERAL (SELECT min(b.day) AS first_day, max(b.day) AS last_day FROM balances b
-                        WHERE b.account_id = a.id) AS r
-    WHERE a.user_id = :user AND r.first_day IS NOT NULL
+lasts AS (
+    SELECT a.id, a.currency, r.day, r.balance FROM accounts a
+    CROSS JOIN LATERAL (SELECT b.day, b.balance FROM balances b WHERE b.account_id = a.id AND b.user_id = :user
+                        ORDER BY b.day DESC LIMIT 1) AS r
+    WHERE a.user_id = :user
 ),
 vals AS (
-    SELECT points.day, spans.currency, b.balance FROM points
-    JOIN spans ON points.day >= spans.first_day
-    JOIN balances b ON b.account_id = spans.id AND b.user_id = :user AND b.day = LEAST(points.day, spans.last_day)
+    -- the rows of the points, read by day (an account has a row on every day from its first to its last) ...
+    SELECT b.day, lasts.currency, b.balance FROM balances b JOIN lasts ON lasts.id = b.account_id
+    WHERE b.user_id = :user AND b.day BETWEEN CAST(:start AS date) AND CAST(:end AS date)
+      AND b.day IN (SELECT day FROM points)
+    UNION ALL
+    -- ... and at the points after an account's last row, that row
+    SELECT points.day, lasts.currency, lasts.balance FROM points JOIN lasts ON points.day > lasts.day
+),
+sums AS (
+    SELECT day, currency, sum(balance) FILTER (WHERE balance > 0) AS positive,
+           sum(balance) FILTER (WHERE balance < 0) AS negative
+    FROM vals
+    GROUP BY day, currency
 )
-SELECT points.day, vals.currency,
-       sum(vals.balance) FILTER (WHERE vals.balance > 0) AS positive,
-       sum(vals.balance) FILTER (WHERE vals.balance < 0) AS negative
-FROM points LEFT JOIN vals ON vals.day = points.day
-GROUP BY points.day, vals.currency
-ORDER BY points.day, vals.currency
+SELECT rtrim(currency) AS currency, array_agg(day ORDER BY day) AS days,
+       array_agg(positive ORDER BY day) AS positive, array_agg(negative ORDER BY day) AS negative
+FROM sums
+GROUP BY currency
+UNION ALL
+SELECT NULL, array_agg(day ORDER BY day), NULL, NULL FROM points
 """)
 
 
+@dataclass(frozen=True)
+class CurrencySums:
+    """One currency's balances summed per point: on `days[i]` the positive balances sum to `positive[i]` and the
+    negative ones to `negative[i]` (None when there are none). The row of currency None lists every point (and no
+    sums)."""
+
+    currency: str | None
+    days: list[dt.date]
+    positive: list[Decimal | None]
+    negative: list[Decimal | None]
+
+
 async def history_sums(session: AsyncSession, user_id: uuid.UUID, *, start: dt.date, end: dt.date, interval: str
-                       ) -> list[tuple[dt.date, str | None, Decimal, Decimal]]:
-    """(point, currency, sum of positive balances, sum of negative balances) per point and currency: one statement.
+                       ) -> list[CurrencySums]:
+    """The points, and per currency its balances summed per point (arrays, oldest point first): one statement,
+    a row per currency.
 
     Points are the ends of the periods (days; ISO weeks ending on Sunday; calendar months) that meet
     [start, end], the last one clipped to `end`. An account's balance at a point is its row of that day, its
     last row when the point is later than its rows (rows run without gaps from the first to the last), and
-    nothing before its first row. A point without any balance comes back once with currency None.
+    nothing before its first row. A currency lists only the points where it has balances.
     """
     rows = await session.execute(_HISTORY, {"user": user_id, "start": start, "end": end, "interval": interval})
-    return [(r.day, r.currency.strip() if r.currency else None, r.positive or Decimal(0), r.negative or Decimal(0))
-            for r in rows]
+    return [CurrencySums(r.currency, r.days, r.positive or [], r.negative or []) for r in rows]
 
 
 _ACCOUNT_HISTORY = sa.text("""

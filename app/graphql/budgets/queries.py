@@ -9,6 +9,7 @@ import strawberry
 
 from app.budgets import service
 from app.graphql.budgets.types import Budget, BudgetAlert, BudgetStatus
+from app.graphql.categories.queries import category_loader
 from app.graphql.context import Context, Info
 from app.graphql.node import from_global_id, register_node, to_global_id
 from app.graphql.scalars import Money
@@ -84,5 +85,11 @@ class BudgetQuery:
             return None
         async with ctx.resources.sessionmaker() as session:
             status = await service.budget_status(session, principal, budget_id=decoded, on=on)
-        return BudgetStatus.from_domain(status) if status is not None else None
+        if status is None:
+            return None
+        # every line's category in one batch of the request's loader, so lines resolve `category` without awaiting
+        ids = [line.line.category_id for line in status.lines]
+        found = await category_loader(ctx).load_many(ids)
+        categories = {key: category for key, category in zip(ids, found, strict=True) if category is not None}
+        return BudgetStatus.from_domain(status, categories)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Decimal
+from decimal import Context as DecimalContext
 from enum import Enum
 
 import strawberry
@@ -20,6 +22,7 @@ from app.graphql.context import Info
 from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
 from app.graphql.node import Node, to_global_id
 from app.graphql.scalars import ConversionNote, Money
+from app.money import minor_units
 
 BudgetPeriod = strawberry.enum(DomainBudgetPeriod, name="BudgetPeriod",
                                description="How long one period of a budget lasts: WEEKLY, MONTHLY or YEARLY.")
@@ -111,15 +114,28 @@ class BudgetFigures:
                                                             "those rolled into it) for lack of an exchange rate.")
 
 
-def _figures(status: DomainStatus, figures: Figures) -> dict[str, object]:
-    currency = status.budget.currency.strip()
+_WIDE = DecimalContext(prec=200, rounding=ROUND_HALF_EVEN, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def _money_in(currency: str) -> Callable[[Decimal], Money]:
+    """`Money.of` for many amounts of one currency: the same strings, without a new context per amount."""
+    exponent = Decimal(1).scaleb(-minor_units(currency))
+
+    def money(amount: Decimal) -> Money:
+        value = amount.quantize(exponent, context=_WIDE)
+        return Money(amount=format(value if value else value.copy_abs(), "f"), currency=currency)  # never -0
+
+    return money
+
+
+def _figures(status: DomainStatus, figures: Figures, money: Callable[[Decimal], Money]) -> dict[str, object]:
     return {
-        "limit": Money.of(figures.limit, currency), "carried_over": Money.of(figures.carried, currency),
-        "available": Money.of(figures.available, currency), "spent": Money.of(figures.spent, currency),
-        "remaining": Money.of(figures.remaining, currency), "utilization": figures.utilization,
-        "over_budget": figures.over, "daily_pace": Money.of(status.daily_pace(figures), currency),
-        "projected_spent": Money.of(status.projected(figures), currency),
-        "projected_overrun": Money.of(status.projected_overrun(figures), currency),
+        "limit": money(figures.limit), "carried_over": money(figures.carried),
+        "available": money(figures.available), "spent": money(figures.spent),
+        "remaining": money(figures.remaining), "utilization": figures.utilization,
+        "over_budget": figures.over, "daily_pace": money(status.daily_pace(figures)),
+        "projected_spent": money(status.projected(figures)),
+        "projected_overrun": money(status.projected_overrun(figures)),
         "unconverted": [Money.of(amount, code) for code, amount in sorted(figures.unconverted.items())],
     }
 
@@ -128,10 +144,11 @@ def _figures(status: DomainStatus, figures: Figures) -> dict[str, object]:
 class BudgetLineStatus(BudgetFigures):
     line: BudgetLine = strawberry.field(description="The line.")
     category_id: strawberry.Private[uuid.UUID]
+    loaded: strawberry.Private[Category]
 
     @strawberry.field(description="The line's category.")
-    async def category(self, info: Info) -> Category:
-        return await _category(info, self.category_id)
+    def category(self) -> Category:
+        return self.loaded  # loaded with the status, for all lines at once
 
 
 @strawberry.type(description="The figures of all lines of a budget together.")
@@ -167,18 +184,21 @@ class BudgetStatus:
     warnings: list[BudgetWarning] = strawberry.field(description="Why figures are incomplete; empty when complete.")
 
     @classmethod
-    def from_domain(cls, status: DomainStatus) -> BudgetStatus:
+    def from_domain(cls, status: DomainStatus, categories: Mapping[uuid.UUID, Category]) -> BudgetStatus:
+        """The status with each line's category taken from `categories` (by database id)."""
         budget = status.budget
         currency = budget.currency.strip()
+        money = _money_in(currency)
         lines = {s.line.id: BudgetLine.from_row(s.line, currency) for s in status.lines}
         return cls(
             budget=Budget.from_rows(budget, [s.line for s in status.lines]), on=status.on,
             period_start=status.period.start, period_end=status.period.last_day, days_in_period=status.period.days,
             days_elapsed=status.days_elapsed, days_left=status.days_left,
             lines=[BudgetLineStatus(line=lines[s.line.id], category_id=s.line.category_id,
-                                    **_figures(status, s.figures))  # type: ignore[arg-type]
+                                    loaded=categories[s.line.category_id],
+                                    **_figures(status, s.figures, money))  # type: ignore[arg-type]
                    for s in status.lines],
-            total=BudgetTotal(**_figures(status, status.total)),  # type: ignore[arg-type]
+            total=BudgetTotal(**_figures(status, status.total, money)),  # type: ignore[arg-type]
             conversions=[ConversionNote(from_currency=n.from_currency, to_currency=n.to_currency, rate=n.rate,
                                         rate_day=n.rate_day, exact=n.exact) for n in status.conversions],
             unconverted=[Money.of(amount, code) for code, amount in sorted(status.total.unconverted.items())],

@@ -13,6 +13,7 @@ from app.graphql.accounts.types import Account, AccountKind, Classification
 from app.graphql.errors import ERRORS, IDEMPOTENCY_KEY, UserError
 from app.graphql.node import to_global_id
 from app.graphql.scalars import ConversionNote, Money
+from app.money import minor_units
 from app.networth import figures
 from app.networth.fx import ConversionNote as DomainNote
 from app.networth.models import ExchangeRate as RateRow
@@ -106,15 +107,30 @@ class NetWorthPoint:
     assets: Money = strawberry.field(description="Sum of the positive balances.")
     liabilities: Money = strawberry.field(description="Magnitude of the negative balances, as a positive amount.")
     net_worth: Money = strawberry.field(description="Assets minus liabilities.")
-    conversions: list[ConversionNote] = strawberry.field(description=CONVERSIONS)
-    unconverted: list[Money] = strawberry.field(description=UNCONVERTED)
+    point: strawberry.Private[figures.Point]
+
+    @strawberry.field(description=CONVERSIONS)
+    def conversions(self) -> list[ConversionNote]:
+        return notes(self.point.conversions)
+
+    @strawberry.field(description=UNCONVERTED)
+    def unconverted(self) -> list[Money]:
+        return monies(self.point.unconverted)
 
     @classmethod
-    def from_domain(cls, value: figures.Figure) -> NetWorthPoint:
+    def from_domain(cls, value: figures.Point) -> NetWorthPoint:
+        """The point's figures as Money (already rounded to the currency's minor units); its notes are mapped
+        only when a client asks for them."""
         code = value.currency
-        return cls(on=value.on, assets=Money.of(value.assets, code), liabilities=Money.of(value.liabilities, code),
-                   net_worth=Money.of(value.net_worth, code), conversions=notes(value.conversions),
-                   unconverted=monies(value.unconverted))
+        return cls(on=value.on, assets=_shown(value.assets, code), liabilities=_shown(value.liabilities, code),
+                   net_worth=_shown(value.net_worth, code), point=value)
+
+
+def _shown(amount: Decimal, currency: str) -> Money:
+    """`Money.of` for an amount already rounded to the currency's minor units (the same string, cheaper)."""
+    if amount.as_tuple().exponent == -minor_units(currency) and (amount or not amount.is_signed()):
+        return Money(amount=format(amount, "f"), currency=currency)
+    return Money.of(amount, currency)
 
 
 @strawberry.type(description="Net worth over time, one point per period.")
