@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     gemini_max_retries: int = 3
     """How often a request refused with HTTP 429 or timed out is tried again (back-off 1 s, 2 s, 4 s, ...)."""
 
+    categorize_min_confidence: float = 0.6
+    """The local model's or Gemini's guess sets a category only at this confidence or above; a weaker guess is
+    stored as the transaction's suggestion and the category stays empty."""
+    categorize_retrain_labels: int = 20
+    """The per-user categorizer (trained on first use from the user's labels and the built-in seed) is trained
+    again when the user's labels changed by this many (or by 10 %, whichever is more) since the stored model."""
+
     exchange_rates_url: str = ECB_DAILY_URL
     """Where `refresh_exchange_rates` reads the ECB reference rates: an http(s) URL, a file:// URL or a path;
     empty disables the job. In the test environment it is empty unless set, so no test reaches the internet."""

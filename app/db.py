@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import uuid6
 from sqlalchemy import MetaData
+from sqlalchemy.event import listen
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
@@ -41,14 +44,25 @@ def new_id() -> uuid.UUID:
 
 
 def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, echo: bool = False) -> AsyncEngine:
-    return create_async_engine(
+    """The engine and its pool. Instead of `pool_pre_ping` (with asyncpg a BEGIN, a ping and a ROLLBACK: three
+    round trips on every checkout), a connection that Postgres closed while it sat in the pool (a restart, a
+    terminated backend) is found without a round trip and replaced before use (`_discard_closed`)."""
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
         echo=echo,
         connect_args={"server_settings": {"application_name": "florin", "timezone": "UTC"}},
     )
+    listen(engine.sync_engine.pool, "checkout", _discard_closed)
+    return engine
+
+
+def _discard_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """asyncpg has seen the server close the socket: SQLAlchemy's pool drops the connection and checks out
+    another (its documented way of a custom pessimistic check)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("connection closed by the server while in the pool")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -116,3 +130,21 @@ async def read_session(resources: Resources) -> AsyncIterator[AsyncSession]:
     """A short read-only session for a loader batch or a page query."""
     async with resources.sessionmaker() as session:
         yield session
+
+
+_READERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]] = (
+    weakref.WeakKeyDictionary())
+
+
+def read_sessions(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads only, on the same pool, in autocommit: no BEGIN and ROLLBACK around a read (two
+    round trips each time). Each statement sees the data committed when it starts, as in a READ COMMITTED
+    transaction, and an error ends nothing else. Never write with one: a write would commit at once, alone;
+    writes belong in a `unit_of_work`. Built once per sessionmaker."""
+    readers = _READERS.get(sessionmaker)
+    if readers is None:
+        engine = sessionmaker.kw["bind"]
+        readers = _READERS[sessionmaker] = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            **{key: value for key, value in sessionmaker.kw.items() if key != "bind"})
+    return readers

@@ -2,8 +2,8 @@
 subscriptions, jobs by name and outcome, and the arq queue depth.
 
 Request metrics live in this process. Job counts are kept in Redis (a worker is another process), so any API
-process reports the jobs of every worker. A worker reports a job with `record_job`, or by wrapping its job
-functions in `instrumented` (arq keeps the function's name).
+process reports the jobs of every worker. The worker wraps every job function and cron job in `instrumented`
+(`instrument_jobs`, applied where the Worker is built; arq keeps the function's name).
 
 SQL statements are counted by an engine event into the `RequestStats` of the current request (a contextvar;
 SQLAlchemy runs the event in the request's context).
@@ -12,6 +12,7 @@ SQLAlchemy runs the event in the request's context).
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import re
 import time
@@ -119,13 +120,20 @@ async def record_job(redis: Any, key: str, name: str, outcome: str, seconds: flo
 
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+INSTRUMENTED = "__florin_instrumented__"
 
 
-def instrumented(function: F) -> F:
+def instrumented(function: F, *, name: str | None = None) -> F:
     """Wrap an arq job so each run is counted by name and outcome (arq's own `Retry` counts as `retry`).
 
-    The worker's context needs `resources` (set on start-up by worker/main.py)."""
+    `name` is the job's label (its arq name; the function's name by default). `functools.wraps` keeps the
+    function's `__name__`/`__qualname__`, so arq registers the wrapper under the same name. The worker's
+    context needs `resources` (set on start-up by worker/main.py)."""
     from arq.worker import Retry
+
+    if getattr(function, INSTRUMENTED, False):
+        return function
+    label = name or function.__name__
 
     @functools.wraps(function)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -142,12 +150,27 @@ def instrumented(function: F) -> F:
             resources = ctx.get("resources")
             if resources is not None:
                 try:
-                    await record_job(resources.redis, jobs_key(resources.settings), function.__name__, outcome,
+                    await record_job(resources.redis, jobs_key(resources.settings), label, outcome,
                                      time.perf_counter() - started)
                 except Exception:  # noqa: BLE001 - metrics never fail a job
                     pass
 
+    setattr(run, INSTRUMENTED, True)
     return run  # type: ignore[return-value]
+
+
+def instrument_jobs(jobs: list[Any]) -> list[Any]:
+    """arq `Function`s and `CronJob`s with their coroutines wrapped in `instrumented`, labelled by their arq
+    name (`cron:…` for cron jobs). Names, timeouts and schedules stay as they were, so enqueued names and
+    `_job_id`s still match."""
+    from arq.cron import CronJob
+    from arq.worker import Function, func
+
+    out = []
+    for job in jobs:
+        job = job if isinstance(job, Function | CronJob) else func(job)
+        out.append(dataclasses.replace(job, coroutine=instrumented(job.coroutine, name=job.name)))
+    return out
 
 
 class _JobsCollector(Collector):

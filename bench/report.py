@@ -314,6 +314,11 @@ def write_results(path: Path, records: Sequence[dict[str, Any]], counts: Sequenc
         lines += ["None."]
     lines += ["", "Data generator: tables still to generate, through `bench/data/hooks.py`: "
               + (", ".join(PENDING_DATA) or "none") + ".", ""]
+    # measured outside this runner, written by hand or by their own scripts, kept with every regeneration
+    for name in ("CATEGORIZATION.md", "MEASURED.md"):
+        extra_file = Path(__file__).with_name(name)
+        if extra_file.exists():
+            lines += ["", extra_file.read_text().strip(), ""]
     path.write_text("\n".join(lines) + "\n")
 
 

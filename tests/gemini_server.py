@@ -83,6 +83,12 @@ def text(*chunks: str, prompt_tokens: int = 12, output_tokens: int = 7) -> Reply
     return Reply([[{"text": chunk}] for chunk in chunks], prompt_tokens, output_tokens)
 
 
+def json_reply(value: Any, prompt_tokens: int = 40, output_tokens: int = 25) -> Reply:
+    """A structured-output answer: the JSON text of `value` in one text part (what Gemini sends for a request
+    with `responseMimeType: application/json`)."""
+    return Reply([[{"text": json.dumps(value)}]], prompt_tokens, output_tokens)
+
+
 def calls(*wanted: tuple[str, dict[str, Any]], before: str | None = None, prompt_tokens: int = 20,
           output_tokens: int = 9) -> Reply:
     """A round asking for function calls (all in one chunk, as Gemini sends them), after an optional text."""

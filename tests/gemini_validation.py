@@ -9,7 +9,7 @@ elsewhere; the function calls of the current turn sent back with the thought sig
 `systemInstruction` text parts; `tools[].functionDeclarations` with valid names, no duplicates and valid
 parameter schemas (an OBJECT with properties at the top, types Gemini knows, enums of strings, ARRAY with
 items, required names among the properties); `toolConfig`; `generationConfig`, and its `responseSchema`
-(valid, and only with responseMimeType application/json).
+(valid, and only with responseMimeType application/json; schema fields by their JSON or proto names).
 """
 
 from __future__ import annotations
@@ -274,9 +274,20 @@ def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.isdigit()
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
 def check_schema(schema: Any, where: str) -> None:
     if not isinstance(schema, dict):
         raise Invalid(f"{where} must be a Schema object.")
+    # protobuf's JSON takes a field by its JSON name or its proto name: `propertyOrdering` or `property_ordering`
+    # (the SDK sends the second in a response schema); the names of `properties` are the caller's and stay
+    camel = {_camel(key): value for key, value in schema.items()}
+    if len(camel) != len(schema):
+        raise Invalid(f"{where}: a field is given twice, by its JSON name and by its proto name.")
+    schema = camel
     _unknown(schema, SCHEMA_FIELDS, where)
     kind = schema.get("type")
     if kind is None:
@@ -324,5 +335,8 @@ def check_schema(schema: Any, where: str) -> None:
         for number, name in enumerate(required):
             if name not in properties:
                 raise Invalid(f"{where}.required[{number}]: property is not defined")
+        ordering = schema.get("propertyOrdering", [])
+        if not isinstance(ordering, list) or any(name not in properties for name in ordering):
+            raise Invalid(f"{where}.property_ordering: must name properties of the schema")
     elif properties is not None or "required" in schema:
         raise Invalid(f"{where}.properties: only allowed for OBJECT type.")

@@ -12,8 +12,9 @@ from arq.worker import Function, Worker, async_check_health, func
 
 from app.config import Settings
 from app.embedded import arq_redis_settings
+from app.metrics import instrument_jobs
 from app.resources import build_resources
-from worker import export_jobs, import_jobs, insight_jobs, sync_jobs
+from worker import categorize_jobs, export_jobs, import_jobs, insight_jobs, sync_jobs
 from worker.jobs import fill_balances, heartbeat, refresh_exchange_rates
 
 log = logging.getLogger("florin.worker")
@@ -22,6 +23,7 @@ FUNCTIONS: list[Any] = [heartbeat, refresh_exchange_rates, fill_balances, *expor
 FUNCTIONS += sync_jobs.FUNCTIONS
 FUNCTIONS += import_jobs.FUNCTIONS
 FUNCTIONS += insight_jobs.FUNCTIONS
+FUNCTIONS += categorize_jobs.FUNCTIONS
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
@@ -58,6 +60,7 @@ def build_worker(settings: Settings, *, burst: bool = False, job_timeout: int | 
     Health: every `health_check_interval` seconds the worker writes its counts to `health_check_key`
     (`florin worker --check` reads it). SIGTERM/SIGINT: no new job is taken, running ones get
     `worker_shutdown_grace_seconds` to finish, then are cancelled and rolled back, and run again later.
+    Metrics: every job and cron job is counted by its arq name and outcome (`app.metrics.instrument_jobs`).
     """
     assert settings.redis_url, "worker needs a Redis URL"
 
@@ -73,8 +76,8 @@ def build_worker(settings: Settings, *, burst: bool = False, job_timeout: int | 
 
     ceiling = max(settings.max_job_timeout_seconds, job_timeout or settings.job_timeout_seconds)
     return Worker(
-        functions=capped(FUNCTIONS, ceiling),
-        cron_jobs=capped(cron_jobs(settings), ceiling),
+        functions=instrument_jobs(capped(FUNCTIONS, ceiling)),
+        cron_jobs=instrument_jobs(capped(cron_jobs(settings), ceiling)),
         redis_settings=arq_redis_settings(settings.redis_url),
         queue_name=settings.arq_queue_name,
         on_startup=on_startup,

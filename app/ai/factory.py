@@ -33,6 +33,12 @@ def build_chat_model(settings: Settings) -> ChatModel:
 def build_category_model(settings: Settings) -> CategoryModel | None:
     """The language model that categorizes what rules, the memory and the local model left open: Gemini when
     configured (as for the assistant), else None (categorization then stops at the local model)."""
+    if settings.ai_provider == "gemini" and settings.vertex_project:
+        from app.ai.gemini import GeminiModel
+
+        return GeminiModel(settings.vertex_project, settings.vertex_location, settings.gemini_model,
+                           base_url=settings.gemini_base_url, timeout=settings.gemini_timeout_seconds,
+                           max_retries=settings.gemini_max_retries)
     return None
 
 

@@ -10,6 +10,11 @@ History: a user turn is a `user` content with its text; a model turn a `model` c
 next content, so consecutive contents of one role are merged, empty texts are left out, and the calls of an
 interrupted reply (a model turn without its tool turn) are dropped with their orphaned results.
 
+Categorization (`categorize`, the `CategoryModel` protocol) is one request per batch of transactions with
+structured output: `responseMimeType` application/json and a `responseSchema` (an array of {key, category,
+confidence} whose category is an enum of the user's category names and "none"); the JSON is checked again
+here, since a schema guides the model but proves nothing.
+
 Errors: HTTP 429 and timeouts are tried again with exponential back-off (a stream only while nothing of it
 was given out yet), then reported as `ChatError("RATE_LIMITED" | "TIMEOUT")`; any other HTTP or connection
 error is `UNAVAILABLE`; a response that cannot be read, holds no candidate, was blocked or is empty is
@@ -24,7 +29,9 @@ import base64
 import binascii
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import httpx
@@ -33,6 +40,8 @@ from google.auth.credentials import Credentials
 from google.genai import Client, errors, types
 
 from app.ai.model import (
+    CategorizeItem,
+    CategoryGuess,
     ChatError,
     FunctionCall,
     FunctionDeclaration,
@@ -77,20 +86,7 @@ class GeminiModel:
     async def generate(self, *, system: str, history: Sequence[Turn],
                        tools: Sequence[FunctionDeclaration]) -> ModelReply:
         contents, config = self._request(system, history, tools)
-        attempt = 0
-        while True:
-            try:
-                response = await self._sdk().aio.models.generate_content(
-                    model=self.name, contents=contents, config=config)
-                reply = _Reply()
-                reply.add(response)
-                return reply.finish()
-            except Exception as exc:
-                error = _chat_error(exc)
-                if error.code not in _RETRIED or attempt >= self.max_retries:
-                    raise error from exc
-            await self._back_off(attempt, error)
-            attempt += 1
+        return await self._whole(contents, config)
 
     async def stream(self, *, system: str, history: Sequence[Turn],
                      tools: Sequence[FunctionDeclaration]) -> AsyncIterator[TextDelta | ModelReply]:
@@ -116,6 +112,25 @@ class GeminiModel:
                 return
             await self._back_off(attempt, error)
             attempt += 1
+
+    # --- the CategoryModel protocol --------------------------------------------------------------------
+
+    async def categorize(self, *, categories: Sequence[str],
+                         items: Sequence[CategorizeItem]) -> list[CategoryGuess]:
+        """One `generateContent` request per `CATEGORIZE_BATCH` items, answered as JSON that the response schema
+        holds to: per item its key, one of `categories` or "none", and a confidence. Guesses that do not fit
+        (an unknown key or category, no number) are left out; a reply that is no such JSON is
+        `ChatError("INVALID_RESPONSE")`."""
+        names = category_names(categories)
+        if not names or not items:
+            return []
+        guesses: list[CategoryGuess] = []
+        for start in range(0, len(items), CATEGORIZE_BATCH):
+            batch = items[start:start + CATEGORIZE_BATCH]
+            contents, config = categorize_request(names, batch)
+            reply = await self._whole(contents, config)
+            guesses.extend(parse_guesses(reply.text, names, [item.key for item in batch]))
+        return guesses
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -148,6 +163,23 @@ class GeminiModel:
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
         return to_contents(history), config
+
+    async def _whole(self, contents: list[types.Content], config: types.GenerateContentConfig) -> ModelReply:
+        """One round, not streamed: HTTP 429 and timeouts are tried again with back-off."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._sdk().aio.models.generate_content(
+                    model=self.name, contents=contents, config=config)
+                reply = _Reply()
+                reply.add(response)
+                return reply.finish()
+            except Exception as exc:
+                error = _chat_error(exc)
+                if error.code not in _RETRIED or attempt >= self.max_retries:
+                    raise error from exc
+            await self._back_off(attempt, error)
+            attempt += 1
 
     async def _back_off(self, attempt: int, error: ChatError) -> None:
         delay = min(self.retry_max_delay, self.retry_base_delay * 2 ** attempt)
@@ -254,6 +286,97 @@ def _call_part(call: FunctionCall) -> types.Part:
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     """A tool's result as plain JSON (a Decimal or a date becomes its string)."""
     return json.loads(json.dumps(value, default=str))
+
+
+# --- categorization ------------------------------------------------------------------------------------
+
+CATEGORIZE_BATCH = 100
+"""Items per `generateContent` request: a reply of about 30 tokens an item stays far below the output limit."""
+NONE = "none"
+CATEGORIZE_SYSTEM = (
+    "You categorize the bank and card transactions of one person. For every transaction in the user's message, "
+    "choose the single best category from the allowed names, written exactly as given, or \"none\" when no "
+    "category fits or the transaction says too little to tell. Give your confidence from 0 to 1 that the chosen "
+    "category is the one this person would pick (for \"none\", how sure you are that none fits). Amounts are "
+    "signed: money out is negative, money in positive. Answer with one object per transaction, echoing its key."
+)
+_PLACES = Decimal("0.0001")
+
+
+def category_names(categories: Sequence[str]) -> list[str]:
+    """The names offered, in order, once each; blank names and a name spelled "none" (the answer that means no
+    category) are left out."""
+    names: list[str] = []
+    for name in categories:
+        if name and name.strip() and name.strip().casefold() != NONE and name not in names:
+            names.append(name)
+    return names
+
+
+def categorize_schema(names: Sequence[str]) -> types.Schema:
+    """An array of {key, category (one of `names` or "none"), confidence (0..1)}."""
+    return types.Schema(type=types.Type.ARRAY, items=types.Schema(
+        type=types.Type.OBJECT,
+        properties={
+            "key": types.Schema(type=types.Type.STRING, description="The key of the transaction, as given."),
+            "category": types.Schema(type=types.Type.STRING, enum=[*names, NONE],
+                                     description='The best category, or "none" when none fits.'),
+            "confidence": types.Schema(type=types.Type.NUMBER, minimum=0, maximum=1,
+                                       description="How sure you are, from 0 to 1."),
+        },
+        required=["key", "category", "confidence"],
+        property_ordering=["key", "category", "confidence"],
+    ))
+
+
+def categorize_request(names: Sequence[str], items: Sequence[CategorizeItem]
+                       ) -> tuple[list[types.Content], types.GenerateContentConfig]:
+    """The user's message (the categories, then one JSON object per transaction) and the structured-output
+    configuration of one categorization request."""
+    lines = [json.dumps({"key": item.key, "description": item.description, "merchant": item.merchant or "",
+                         "amount": item.amount, "currency": item.currency, "bookedOn": item.booked_on},
+                        ensure_ascii=False) for item in items]
+    prompt = ("Categories: " + json.dumps(list(names), ensure_ascii=False) + "\n\nTransactions, one per line:\n"
+              + "\n".join(lines))
+    config = types.GenerateContentConfig(
+        system_instruction=CATEGORIZE_SYSTEM,
+        response_mime_type="application/json",
+        response_schema=categorize_schema(names),
+        temperature=0,
+    )
+    return [types.Content(role="user", parts=[types.Part(text=prompt)])], config
+
+
+def parse_guesses(text: str, names: Sequence[str], keys: Sequence[str]) -> list[CategoryGuess]:
+    """The guesses of a JSON reply for the items `keys`: an item whose key is unknown or repeated, whose category
+    is not offered or whose confidence is no number is left out; confidence is clamped to 0..1; "none" is no
+    category. A reply that is not a JSON array is `INVALID_RESPONSE`."""
+    try:
+        answer = json.loads(text)
+    except ValueError as exc:
+        raise ChatError("INVALID_RESPONSE", f"Gemini's categorization is not JSON ({exc})") from exc
+    if not isinstance(answer, list):
+        raise ChatError("INVALID_RESPONSE", f"Gemini's categorization is a JSON {type(answer).__name__}, not an array")
+    wanted, offered = set(keys), set(names)
+    guesses: dict[str, CategoryGuess] = {}
+    for entry in answer:
+        if not isinstance(entry, dict):
+            continue
+        key, category, confidence = entry.get("key"), entry.get("category"), _confidence(entry.get("confidence"))
+        if not isinstance(key, str) or key not in wanted or key in guesses or confidence is None:
+            continue
+        if category == NONE:
+            guesses[key] = CategoryGuess(key=key, category=None, confidence=confidence)
+        elif isinstance(category, str) and category in offered:
+            guesses[key] = CategoryGuess(key=key, category=category, confidence=confidence)
+    return list(guesses.values())
+
+
+def _confidence(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    number = min(Decimal(1), max(Decimal(0), Decimal(str(value))))
+    return number.quantize(_PLACES, rounding=ROUND_HALF_EVEN)
 
 
 # --- responses -----------------------------------------------------------------------------------------

@@ -28,18 +28,28 @@ async def email_taken(session: AsyncSession, email: str) -> bool:
     return (await session.execute(sa.select(sa.exists().where(col(User.email) == email)))).scalar_one()
 
 
+def _session_state() -> sa.Select[Any]:
+    users, revoked, families = (User.__table__, RevokedAccessToken.__table__,  # type: ignore[attr-defined]
+                                RefreshToken.__table__)  # type: ignore[attr-defined]
+    return sa.select(
+        users.c.id, users.c.email, users.c.base_currency, users.c.time_zone, users.c.token_version,
+        sa.exists().where(revoked.c.jti == sa.bindparam("jti")).label("revoked"),
+        sa.exists().where(families.c.family_id == sa.bindparam("family_id"),
+                          families.c.user_id == sa.bindparam("user_id"),
+                          families.c.revoked_at.is_not(None)).label("family_revoked"),
+    ).where(users.c.id == sa.bindparam("user_id"))
+
+
+# Every request checks its token: the statement is built once, on table columns, and takes its values as
+# parameters, so SQLAlchemy neither rebuilds it nor recomputes its cache key (nor takes the ORM path).
+_SESSION_STATE = _session_state()
+
+
 async def session_state(session: AsyncSession, user_id: uuid.UUID, jti: uuid.UUID,
                         family_id: uuid.UUID) -> sa.Row[*tuple[Any, ...]] | None:
     """The user behind an access token and whether the token or its family was revoked: one statement."""
-    revoked = sa.exists().where(col(RevokedAccessToken.jti) == jti)
-    family_revoked = sa.exists().where(
-        col(RefreshToken.family_id) == family_id, col(RefreshToken.user_id) == user_id,
-        col(RefreshToken.revoked_at).is_not(None),
-    )
-    stmt = sa.select(col(User.id), col(User.email), col(User.base_currency), col(User.time_zone),
-                     col(User.token_version), revoked.label("revoked"),
-                     family_revoked.label("family_revoked")).where(col(User.id) == user_id)
-    return (await session.execute(stmt)).first()
+    params = {"user_id": user_id, "jti": jti, "family_id": family_id}
+    return (await session.execute(_SESSION_STATE, params)).first()
 
 
 async def api_token_state(session: AsyncSession, token_hash: str) -> sa.Row[*tuple[Any, ...]] | None:

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.auth.service import AuthConfig, Origin
+from app.db import read_sessions
 from app.errors import AuthError
 from app.graphql.errors import Forbidden, Unauthenticated
 from app.graphql.loaders import Loaders
@@ -31,6 +33,11 @@ class Context:
     @property
     def settings(self) -> Any:
         return self.resources.settings
+
+    def read_session(self) -> AsyncSession:
+        """A session to read with, in autocommit (`app.db.read_sessions`): no BEGIN and ROLLBACK around the
+        read. Never write with it; mutations use `unit_of_work`."""
+        return read_sessions(self.resources.sessionmaker)()
 
     @property
     def auth_config(self) -> AuthConfig:
@@ -67,7 +74,7 @@ async def authenticate_bearer(resources: Resources, header: str | None) -> tuple
     if scheme.lower() != "bearer" or not token.strip():
         return None, "Authorization must be `Bearer <token>`"
     try:
-        async with resources.sessionmaker() as session:
+        async with read_sessions(resources.sessionmaker)() as session:
             return await authenticate(session, secret=auth_config(resources).secret, token=token.strip()), None
     except AuthError as exc:
         return None, f"Invalid or expired token ({exc})"

@@ -11,12 +11,18 @@ acyclic) with the request's variables: every field costs 1 plus the cost of its 
 returning a connection multiplies the cost of its subtree by its page size (`first` or `last`, else the
 default page of 20, never more than the maximum page size); a plain list multiplies by `LIST_SIZE`.
 Introspection fields are free (their depth is limited by graphql-core, and production turns them off).
+
+`DocumentCache` keeps, per schema and per document text (a bounded LRU), what depends on the text alone: the
+parsed document, whether it passed these limits and validation, and its cost for each shape of the variables
+the cost reads (page sizes, `@skip`/`@include` conditions, the length of `ids` lists). A document that fails
+a check is never remembered, so it is checked (and refused) again every time.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -54,6 +60,9 @@ from app.graphql.pagination import DEFAULT_PAGE, MAX_PAGE
 MAX_DIRECTIVES_PER_LOCATION = 3
 LIST_SIZE = 10
 INVALID = "GRAPHQL_VALIDATION_FAILED"
+CACHED_DOCUMENTS = 256
+MAX_CACHED_TEXT = 20_000  # characters; a longer document is parsed and checked on every request
+CACHED_COSTS = 16  # variable shapes remembered per document
 
 
 def _error(message: str, node: Any = None, **extra: object) -> GraphQLError:
@@ -99,6 +108,95 @@ def document_errors(document: DocumentNode, *, max_directives: int, max_duplicat
         errors.append(_error(f"'{key}' is selected {count} times in one selection set. "
                              f"Allowed: {max_duplicate_fields}", node))
     return errors
+
+
+@dataclass
+class _Entry:
+    document: DocumentNode
+    valid_for: Hashable = None  # the validation rules the document passed, with these limits
+    costs: dict[Hashable, int] = field(default_factory=dict)
+
+
+class DocumentCache:
+    """What one schema learned about document texts: a bounded LRU shared by all its requests."""
+
+    def __init__(self, maxsize: int = CACHED_DOCUMENTS):
+        self.maxsize = maxsize
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+
+    @staticmethod
+    def key(context: Any) -> Hashable | None:
+        """The text and parse options of the request; None when it is not to be cached."""
+        text = context.query
+        if not isinstance(text, str) or len(text) > MAX_CACHED_TEXT:
+            return None
+        options = context.parse_options
+        return (text, tuple(sorted(options.items()))) if options else text
+
+    def get(self, key: Hashable | None) -> _Entry | None:
+        if key is None:
+            return None
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: Hashable, document: DocumentNode) -> _Entry:
+        entry = self._entries[key] = _Entry(document)
+        if len(self._entries) > self.maxsize:
+            self._entries.popitem(last=False)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class CachedDocuments(SchemaExtension):
+    """Parses a document text once, and skips the checks of a text that already passed them (listed before
+    `DocumentLimits`; validation rules are fixed per schema, so a text valid once stays valid)."""
+
+    def __init__(self, cache: DocumentCache):
+        self.cache = cache
+        self.entry: _Entry | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        key = self.cache.key(context) if context.graphql_document is None else None
+        self.entry = self.cache.get(key)
+        if self.entry is not None:
+            context.graphql_document = self.entry.document
+        yield
+        if key is not None and self.entry is None and context.graphql_document is not None:
+            self.entry = self.cache.put(key, context.graphql_document)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        entry, rules = self.entry, context.validation_rules
+        if entry is not None and entry.valid_for is not None and entry.valid_for == rules \
+                and context.pre_execution_errors is None:
+            context.pre_execution_errors = []  # checked before: Strawberry and DocumentLimits skip it
+            yield
+            return
+        yield
+        if entry is not None and context.pre_execution_errors == []:  # validated, without errors
+            entry.valid_for = rules
+
+
+def _shape(variables: Mapping[str, Any] | None) -> Hashable:
+    """What the cost estimate can read of the variables: integers and booleans as they are, lists by their
+    length; other values only by their name (`_Cost.value` reads a variable only where an argument is that
+    variable)."""
+    out: list[tuple[str, str, int | None]] = []
+    for name, value in sorted((variables or {}).items()):
+        if isinstance(value, bool):
+            out.append((name, "b", value))
+        elif isinstance(value, int):
+            out.append((name, "i", value))
+        elif isinstance(value, list):
+            out.append((name, "l", len(value)))
+        else:
+            out.append((name, "", None))
+    return tuple(out)
 
 
 class DocumentLimits(SchemaExtension):
@@ -234,9 +332,10 @@ def estimate_cost(schema: GraphQLSchema, document: DocumentNode, *, operation_na
 class QueryCost(SchemaExtension):
     """Refuses a query or mutation whose estimated cost is over `max_cost`, before anything resolves."""
 
-    def __init__(self, *, max_cost: int, max_page: int = MAX_PAGE):
+    def __init__(self, *, max_cost: int, max_page: int = MAX_PAGE, cache: DocumentCache | None = None):
         self.max_cost = max_cost
         self.max_page = max_page
+        self.cache = cache
 
     def on_execute(self) -> Iterator[None]:
         from graphql import ExecutionResult as GraphQLExecutionResult
@@ -245,10 +344,20 @@ class QueryCost(SchemaExtension):
         document = context.graphql_document
         if document is not None and context.result is None and self.max_cost > 0 \
                 and context.operation_type is not StrawberryOperationType.SUBSCRIPTION:
-            cost = estimate_cost(context.schema._schema, document, operation_name=context.operation_name,
-                                 variables=context.variables, max_page=self.max_page)
+            cost = self._cost(context, document)
             if cost > self.max_cost:
                 context.result = GraphQLExecutionResult(data=None, errors=[_error(
                     f"Query cost {cost} exceeds the maximum of {self.max_cost}: ask for smaller pages "
                     f"(`first`/`last`) or fewer nested lists", cost=cost, maxCost=self.max_cost)])
         yield
+
+    def _cost(self, context: Any, document: DocumentNode) -> int:
+        entry = self.cache.get(self.cache.key(context)) if self.cache is not None else None
+        key = (context.operation_name, _shape(context.variables)) if entry is not None else None
+        cost = entry.costs.get(key) if entry is not None and entry.document is document else None
+        if cost is None:
+            cost = estimate_cost(context.schema._schema, document, operation_name=context.operation_name,
+                                 variables=context.variables, max_page=self.max_page)
+            if entry is not None and entry.document is document and len(entry.costs) < CACHED_COSTS:
+                entry.costs[key] = cost
+        return cost

@@ -8,7 +8,13 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from app.graphql.accounts.mutations import AccountMutation
@@ -30,7 +36,7 @@ from app.graphql.goals.queries import GoalQuery
 from app.graphql.goals.subscriptions import GoalSubscription
 from app.graphql.insights.mutations import InsightMutation
 from app.graphql.insights.queries import InsightQuery
-from app.graphql.limits import DocumentLimits, QueryCost
+from app.graphql.limits import CachedDocuments, DocumentCache, DocumentLimits, QueryCost
 from app.graphql.networth.mutations import NetWorthMutation
 from app.graphql.networth.queries import NetWorthQuery
 from app.graphql.networth.subscriptions import NetWorthSubscription
@@ -107,15 +113,21 @@ def create_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int
                   max_duplicate_fields: int = 5, max_cost: int = 50000, max_page: int = MAX_PAGE,
                   introspection: bool = True, suggestions: bool = True, slow_operation_ms: int = 1000,
                   ) -> strawberry.Schema:
-    """The schema with its limits; production passes `introspection=False, suggestions=False`."""
+    """The schema with its limits; production passes `introspection=False, suggestions=False`.
+
+    The depth and alias rules are built once here (a rule class made per request would differ every time, and
+    a document could never be known valid); `documents` remembers what a document text passed."""
+    documents = DocumentCache()
+    depth_and_aliases = [*QueryDepthLimiter(max_depth=max_depth).validation_rules,
+                         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules]
     extensions: list[Any] = [
         lambda: FlorinErrors(hide_suggestions=not suggestions),
         lambda: ObserveOperation(slow_ms=slow_operation_ms),
+        lambda: CachedDocuments(documents),
         lambda: DocumentLimits(max_directives=max_directives, max_duplicate_fields=max_duplicate_fields),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(depth_and_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
-        lambda: QueryCost(max_cost=max_cost, max_page=max_page),
+        lambda: QueryCost(max_cost=max_cost, max_page=max_page, cache=documents),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import time
 from contextlib import suppress
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -119,6 +121,7 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
             allowed_origins=settings.allowed_origins or (),
         )
         self.resources = resources
+        self.limiter = RateLimiter.for_resources(resources)  # built once (it registers its Lua script)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """HTTP: the strawberry view, plus request metrics, the 429 answer of a user over their limit, and the 503
@@ -152,6 +155,15 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
         metrics.observe_request(stats, time.perf_counter() - stats.started)
         await response(scope, receive, send)
 
+    def encode_json(self, data: object) -> str:
+        """JSON of a response or a WebSocket message, with orjson (about ten times faster than `json.dumps`).
+        A string, so WebSocket messages stay text frames; what orjson refuses (an integer over 64 bits, a key
+        that is no string) goes through `json.dumps` as before."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
+
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:  # type: ignore[override]
         client = request.client.host if request.client else None
         origin = Origin(ip=client, user_agent=request.headers.get("user-agent"))
@@ -163,7 +175,7 @@ class FlorinGraphQL(GraphQL):  # type: ignore[type-arg]
         request_id_var.set(context.request_id)
         user_id_var.set(str(context.principal.user_id) if context.principal else None)
         if context.principal is not None:
-            decision = await RateLimiter.for_resources(self.resources).hit_user(context.principal.user_id)
+            decision = await self.limiter.hit_user(context.principal.user_id)
             if not decision.allowed:
                 raise TooManyRequests(decision)
         return context

@@ -52,3 +52,22 @@ class MerchantMemory(SQLModel, table=True):
     count: int = Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(
         sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()))
+
+
+class CategoryModelRow(SQLModel, table=True):
+    """A user's trained local categorizer (app/ai/categorizer.py): signed bytes, one row per user."""
+
+    __tablename__ = "category_models"
+
+    user_id: uuid.UUID = Field(sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                                   primary_key=True))
+    trained_at: dt.datetime = Field(default_factory=utcnow, sa_column=sa.Column(
+        sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()))
+    label_count: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0"))
+    """The user's labelled transactions when it was trained (the retraining rule compares with this)."""
+    classes: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONB, nullable=False,
+                                                                        server_default="[]"))
+    """The category ids it can predict."""
+    model: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    signature: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    """HMAC-SHA256 of `model` under a key derived from the secret key; a row that does not match is never loaded."""

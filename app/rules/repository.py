@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.categories.models import Category
-from app.rules.models import MerchantMemory, Rule
+from app.rules.models import CategoryModelRow, MerchantMemory, Rule
 from app.transactions.models import Deletion, Transaction
 
 if TYPE_CHECKING:  # the engine imports the transaction service, which imports the memory, which imports this
@@ -169,3 +170,108 @@ async def remember(session: AsyncSession, user_id: uuid.UUID, merchant: str, cat
               "count": sa.case((_memory.c.category_id == stmt.excluded.category_id, _memory.c.count + 1), else_=1),
               "updated_at": sa.func.now()})
     await session.execute(stmt)
+
+
+# --- the learned categorizer ------------------------------------------------------------------------------------
+
+LABEL_SOURCES = ("USER", "PROVIDER")
+"""Categories the local model learns from: chosen by the user, or carried by an imported file (the user's
+previous software or the bank). Rules, the memory, the model and Gemini are Florin's own decisions: learning
+from them would only echo them back."""
+_models: sa.Table = CategoryModelRow.__table__  # type: ignore[attr-defined]
+
+
+def _labelled() -> Any:
+    return sa.and_(col(T.category_source).in_(LABEL_SOURCES), col(T.category_id).is_not(None),
+                   col(T.has_splits).is_(False))
+
+
+async def label_count(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """How many of the user's transactions carry a label the model learns from: one statement."""
+    stmt = sa.select(sa.func.count()).select_from(T).where(col(T.user_id) == user_id, _labelled())
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def labelled_rows(session: AsyncSession, user_id: uuid.UUID, limit: int
+                        ) -> list[tuple[uuid.UUID, str, str, Decimal]]:
+    """(category id, description, merchant, amount) of the newest `limit` labelled transactions: one statement."""
+    stmt = (sa.select(col(T.category_id), col(T.description), col(T.merchant), col(T.amount))
+            .where(col(T.user_id) == user_id, _labelled())
+            .order_by(col(T.updated_at).desc(), col(T.id).desc()).limit(limit))
+    return [(c, d, m, a) for c, d, m, a in (await session.execute(stmt)).all() if c is not None]
+
+
+async def stored_model(session: AsyncSession, user_id: uuid.UUID) -> CategoryModelRow | None:
+    stmt = sa.select(CategoryModelRow).where(col(CategoryModelRow.user_id) == user_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def store_model(session: AsyncSession, user_id: uuid.UUID, *, label_count: int, classes: list[str],
+                      model: bytes, signature: bytes) -> None:
+    """Insert or replace the user's model (nothing when the user is gone meanwhile): one statement."""
+    values: dict[str, Any] = {"label_count": label_count, "classes": classes, "model": model,
+                              "signature": signature, "trained_at": sa.func.now()}
+    users = sa.table("users", sa.column("id", sa.Uuid))
+    source = sa.select(*(sa.literal(v, type_=_models.c[k].type).label(k) for k, v in
+                         (("user_id", user_id), ("label_count", label_count), ("classes", classes),
+                          ("model", model), ("signature", signature)))
+                       ).where(sa.exists().where(users.c.id == user_id))
+    stmt = insert(_models).from_select(["user_id", "label_count", "classes", "model", "signature"], source)
+    await session.execute(stmt.on_conflict_do_update(index_elements=[_models.c.user_id], set_=values))
+
+
+OpenRow = Any
+"""(id, description, merchant, amount, currency, booked_on) of a transaction still without a category."""
+
+
+def _open() -> Any:
+    return sa.and_(col(T.category_id).is_(None), sa.func.coalesce(col(T.category_source), "") != "USER",
+                   col(T.has_splits).is_(False))
+
+
+async def open_rows(session: AsyncSession, user_id: uuid.UUID, run_id: uuid.UUID | None, limit: int
+                    ) -> list[OpenRow]:
+    """The user's transactions without a category, not the user's choice, not split (of one sync run, or
+    the newest of all), in id order: one statement."""
+    stmt = sa.select(col(T.id), col(T.description), col(T.merchant), col(T.amount), col(T.currency),
+                     col(T.booked_on)).where(col(T.user_id) == user_id, _open())
+    if run_id is not None:
+        stmt = stmt.where(col(T.sync_run_id) == run_id)
+    newest = stmt.order_by(col(T.id).desc()).limit(limit).subquery()
+    return list((await session.execute(sa.select(newest).order_by(newest.c.id))).all())
+
+
+_GUESSES = sa.text("""
+    UPDATE transactions AS t SET
+        category_id = CASE WHEN v.apply THEN v.category_id ELSE t.category_id END,
+        category_source = CASE WHEN v.apply THEN v.source ELSE t.category_source END,
+        category_confidence = CASE WHEN v.apply THEN v.confidence ELSE t.category_confidence END,
+        suggested_category_id = CASE WHEN v.apply THEN NULL ELSE v.category_id END,
+        suggested_source = CASE WHEN v.apply THEN NULL ELSE v.source END,
+        suggested_confidence = CASE WHEN v.apply THEN NULL ELSE v.confidence END,
+        updated_at = now()
+    FROM jsonb_to_recordset(CAST(:data AS jsonb))
+         AS v(id uuid, category_id uuid, source text, confidence numeric, apply boolean)
+    WHERE t.user_id = :user AND t.id = v.id
+      AND t.category_id IS NULL AND t.category_source IS DISTINCT FROM 'USER' AND NOT t.has_splits
+      AND (v.category_id IS NULL
+           OR EXISTS (SELECT 1 FROM categories c WHERE c.user_id = :user AND c.id = v.category_id))
+      AND (v.apply OR (t.suggested_category_id, t.suggested_source, t.suggested_confidence)
+                      IS DISTINCT FROM (v.category_id, v.source, v.confidence))
+    RETURNING t.id, t.account_id, t.category_id
+""")
+
+
+async def write_guesses(session: AsyncSession, user_id: uuid.UUID,
+                        guesses: Sequence[tuple[uuid.UUID, uuid.UUID | None, str, Decimal, bool]]
+                        ) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None]]:
+    """Store (id, category id, source, confidence, apply) guesses in one statement: applied ones set the
+    category (and clear the suggestion), the others become the suggestion. Only rows still open are touched
+    (a category chosen meanwhile wins), and a suggestion equal to the stored one writes nothing. Returns
+    (id, account id, category id) of the rows written."""
+    if not guesses:
+        return []
+    data = [{"id": str(i), "category_id": str(c) if c else None, "source": s, "confidence": str(conf), "apply": a}
+            for i, c, s, conf, a in guesses]
+    rows = await session.execute(_GUESSES, {"data": json.dumps(data), "user": user_id})
+    return [(i, a, c) for i, a, c in rows.all()]

@@ -24,6 +24,7 @@ from app.accounts.models import Account, AccountKind
 from app.db import UnitOfWork, new_id
 from app.errors import DomainError, ErrorCode, NotFound
 from app.money import parse_amount, parse_currency
+from app.rules import learned
 from app.sync import repository as repo
 from app.sync import runs
 from app.sync.matching import AccountMatch, MatchedBy, digits_mask, identity, match_accounts
@@ -258,7 +259,9 @@ async def apply(resources: Resources, import_id: uuid.UUID, *, job_try: int = 1,
         batches = [(uuid.UUID(account_id), statement.accounts[int(index)].transactions)
                    for index, account_id in sorted(targets.items(), key=lambda kv: int(kv[0]))
                    if int(index) < len(statement.accounts)]
-        return await apply_rows(uow, stored.user_id, run_id=run.id, batches=batches)
+        counts = await apply_rows(uow, stored.user_id, run_id=run.id, batches=batches)
+        learned.queue_categorize(uow, stored.user_id, run.id, counts.added + counts.updated)
+        return counts
 
     return await runs.execute(resources, run.id, apply_stored, job_try=job_try, max_tries=max_tries,
                               on_progress=on_progress)

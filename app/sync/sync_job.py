@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from app.db import UnitOfWork, read_session, unit_of_work
 from app.errors import DomainError, ErrorCode
+from app.rules import learned
 from app.sync import connection_repository as repo
 from app.sync import egress, fi_apply, runs
 from app.sync.crypto import Cipher, CredentialsError, cipher_for
@@ -74,7 +75,30 @@ _UNLOCK = sa.text("SELECT pg_advisory_unlock(hashtextextended(:key, :space))")
 async def sync_connection(resources: Resources, connection_id: uuid.UUID, *, job_try: int = 1,
                           max_tries: int = SYNC_TRIES) -> list[SyncRun]:
     """Run the connection's pending runs under its lock; the runs as they ended. `LockBusy` when another
-    worker holds the lock; `runs.RetryLater` when a run failed transiently with tries left."""
+    worker holds the lock; `runs.RetryLater` when a run failed transiently with tries left.
+
+    After unlocking it looks once more: a run queued between its last look and the unlock could not enqueue
+    a job of its own (this job still held `sync:{connection}`), so this job takes it too. What is left is a run
+    queued in the moment between that look and arq releasing the job id: the scheduler re-enqueues it."""
+    ended: list[SyncRun] = []
+    seen: set[uuid.UUID] = set()
+    first = True
+    while True:
+        try:
+            ended += await _drain(resources, connection_id, seen, job_try=job_try, max_tries=max_tries)
+        except LockBusy:
+            if first:
+                raise
+            return ended  # whoever holds the lock now looks again after unlocking
+        first = False
+        async with read_session(resources) as session:
+            run_id = await repo.next_run_id(session, connection_id)
+        if run_id is None or run_id in seen:
+            return ended
+
+
+async def _drain(resources: Resources, connection_id: uuid.UUID, seen: set[uuid.UUID], *, job_try: int,
+                 max_tries: int) -> list[SyncRun]:
     key = {"key": f"sync:{connection_id}", "space": LOCK_SPACE}
     async with resources.engine.connect() as lock:
         taken = bool(await lock.scalar(_LOCK, key))
@@ -83,7 +107,6 @@ async def sync_connection(resources: Resources, connection_id: uuid.UUID, *, job
             raise LockBusy(str(connection_id))
         try:
             ended: list[SyncRun] = []
-            seen: set[uuid.UUID] = set()
             while True:
                 async with read_session(resources) as session:
                     run_id = await repo.next_run_id(session, connection_id)
@@ -138,11 +161,13 @@ async def _run_once(resources: Resources, connection_id: uuid.UUID, run_id: uuid
             raise SyncStopped(str(exc)) from exc
         await progress("matching", 0, None)
         try:
-            return await fi_apply.apply_reply(uow, connection, run, reply, cipher)
+            counts = await fi_apply.apply_reply(uow, connection, run, reply, cipher)
         except ProviderDataError as exc:
             raise SyncStopped(f"Fi Money answered data Florin cannot read ({exc}).") from exc
         except fi_apply.ConnectionGone as exc:
             raise SyncStopped("The connection was deleted.") from exc
+        learned.queue_categorize(uow, run.user_id, run.id, counts.added + counts.updated)
+        return counts
 
     run = await runs.execute(resources, run_id, apply, job_try=job_try, max_tries=max_tries)
     if run is not None and run.state == RunState.FAILED.value:

@@ -62,6 +62,10 @@ class Transaction(SQLModel, table=True):
         sa.Uuid, sa.ForeignKey("categories.id", ondelete="SET NULL"), nullable=True))
     category_source: str | None = Field(default=None, sa_column=sa.Column(sa.String(12), nullable=True))
     category_confidence: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(5, 4), nullable=True))
+    # a guess below the confidence threshold: recorded, not applied (no FK: readers join by (user_id, id))
+    suggested_category_id: uuid.UUID | None = Field(default=None, sa_column=sa.Column(sa.Uuid, nullable=True))
+    suggested_source: str | None = Field(default=None, sa_column=sa.Column(sa.String(12), nullable=True))
+    suggested_confidence: Decimal | None = Field(default=None, sa_column=sa.Column(sa.Numeric(5, 4), nullable=True))
     notes: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     tags: list[str] = Field(default_factory=list, sa_column=sa.Column(
         ARRAY(sa.String(40)), nullable=False, server_default="{}"))

@@ -18,6 +18,7 @@ from app.db import UnitOfWork, new_id, utcnow
 from app.errors import Collector, Conflict, DomainError, ErrorCode, NotFound
 from app.money import parse_amount
 from app.rules import memory
+from app.rules.learned import TRAIN_JOB, train_job_id
 from app.transactions import repository as repo
 from app.transactions.events import ChangeKind, TransactionChanged
 from app.transactions.models import CategorySource, Transaction, TransactionSplit, TransactionStatus
@@ -227,6 +228,7 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
         updates["category_id"] = changes["category_id"]
         updates["category_source"] = CategorySource.USER.value if changes["category_id"] else None
         updates["category_confidence"] = None
+        updates["suggested_category_id"] = updates["suggested_source"] = updates["suggested_confidence"] = None
     deltas: dict[uuid.UUID, Decimal] = {}
     deltas[tx.account_id] = deltas.get(tx.account_id, Decimal(0)) - tx.amount
     deltas[account_id] = deltas.get(account_id, Decimal(0)) + amount
@@ -240,6 +242,7 @@ async def update_transaction(uow: UnitOfWork, principal: Principal, *, transacti
     await uow.session.flush()
     if changes.get("category_id"):
         await memory.learn(uow.session, principal.user_id, tx.merchant, tx.category_id)
+        uow.enqueue(TRAIN_JOB, str(principal.user_id), job_id=train_job_id(principal.user_id))
     await _move_balances(uow, principal, deltas)
     effects.touch(uow.session, principal.user_id, old_account, old_day, categories=(old_category,))
     effects.touch(uow.session, principal.user_id, account_id, day,

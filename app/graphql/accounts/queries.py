@@ -24,7 +24,7 @@ ACCOUNT_SORT = [SortKey(AccountRow.name, False, str), SortKey(AccountRow.id, Fal
 async def load_accounts(ctx: Context, ids: list[uuid.UUID]) -> list[Account | None]:
     """The caller's accounts for `ids` in key order (None where missing or foreign): one statement."""
     principal = ctx.viewer()
-    async with ctx.resources.sessionmaker() as session:
+    async with ctx.read_session() as session:
         rows = await repo.accounts_by_ids(session, principal.user_id, ids)
     return [Account.from_row(row) if row is not None else None for row in in_key_order(rows, ids)]
 
@@ -57,11 +57,11 @@ class AccountQuery:
         principal = ctx.viewer()
         request = page_request("accounts", ACCOUNT_SORT, first=first, after=after, last=last, before=before)
         stmt = repo.accounts_query(principal.user_id, include_archived=include_archived)
-        async with ctx.resources.sessionmaker() as session:
+        async with ctx.read_session() as session:
             page = await fetch_page(session, stmt, ACCOUNT_SORT, request)
 
         async def total() -> int:
-            async with ctx.resources.sessionmaker() as session:
+            async with ctx.read_session() as session:
                 return await count(session, stmt)
 
         def key_of(row: Any) -> tuple[str, uuid.UUID]:

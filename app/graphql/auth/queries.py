@@ -23,7 +23,7 @@ API_TOKEN_SORT = [SortKey(ApiTokenRow.created_at, True, dt.datetime.fromisoforma
 async def load_users(ctx: Context, ids: list[uuid.UUID]) -> list[User | None]:
     principal = ctx.viewer()
     out: list[User | None] = []
-    async with ctx.resources.sessionmaker() as session:
+    async with ctx.read_session() as session:
         row = await repo.user_by_id(session, principal.user_id) if principal.user_id in ids else None
     for key in ids:
         out.append(User.from_row(row) if row is not None and key == row.id else None)
@@ -46,7 +46,7 @@ class AuthQuery:
     @strawberry.field(description="The signed-in user.")
     async def me(self, info: Info) -> User:
         principal = info.context.viewer()
-        async with info.context.resources.sessionmaker() as session:
+        async with info.context.read_session() as session:
             row = await repo.user_by_id(session, principal.user_id)
         if row is None:
             from app.graphql.errors import Unauthenticated

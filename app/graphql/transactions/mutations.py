@@ -9,6 +9,7 @@ import strawberry
 
 from app.auth.principal import Principal
 from app.db import UnitOfWork
+from app.errors import DomainError, ErrorCode
 from app.graphql.context import Context, Info
 from app.graphql.mutation import client_id, run_mutation
 from app.graphql.node import decode_id, decode_optional_id, to_global_id
@@ -16,11 +17,15 @@ from app.graphql.transactions.queries import load_transactions
 from app.graphql.transactions.types import (
     SplitInput,
     Transaction,
+    TransactionCategorizeInput,
+    TransactionCategorizePayload,
     TransactionCreateInput,
     TransactionDeleteInput,
     TransactionDeletePayload,
     TransactionLinkInput,
     TransactionPayload,
+    TransactionsCategorizeBulkInput,
+    TransactionsCategorizeBulkPayload,
     TransactionUnlinkInput,
     TransactionUnlinkPayload,
     TransactionUpdateInput,
@@ -28,7 +33,7 @@ from app.graphql.transactions.types import (
     TransferCreateInput,
     TransferPayload,
 )
-from app.transactions import service
+from app.transactions import categorize, service
 from app.transactions.service import SplitLine
 
 
@@ -165,6 +170,52 @@ class TransactionMutation:
         if errors or result is None:
             return TransactionUnlinkPayload(transactions=[], errors=errors)
         return TransactionUnlinkPayload(transactions=await _load(ctx, result["transactions"]), errors=[])
+
+    @strawberry.mutation(description="Set the user's category on a transaction (null: uncategorized); the choice "
+                                     "teaches the merchant memory and the categorization model.")
+    async def transaction_categorize(self, info: Info, input: TransactionCategorizeInput
+                                     ) -> TransactionCategorizePayload:
+        ctx = info.context
+
+        async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
+            done = await categorize.categorize_one(uow, principal, transaction_id=decode_id(input.id, "Transaction"),
+                                                   category_id=_category(input.category_id))
+            return {"transaction": str(done)}
+
+        result, errors = await run_mutation(ctx, "transactionCategorize", action, key=input.idempotency_key,
+                                            data=_plain(input))
+        if errors or result is None:
+            return TransactionCategorizePayload(transaction=None, errors=errors)
+        return TransactionCategorizePayload(transaction=await _load_one(ctx, result["transaction"]), errors=[])
+
+    @strawberry.mutation(description="Set the user's category on 1 to 500 transactions at once, all of them or "
+                                     "none; the choice teaches the merchant memory and the categorization model.")
+    async def transactions_categorize_bulk(self, info: Info, input: TransactionsCategorizeBulkInput
+                                           ) -> TransactionsCategorizeBulkPayload:
+        ctx = info.context
+
+        async def action(uow: UnitOfWork, principal: Principal) -> dict[str, Any]:
+            if len(input.ids) > categorize.MAX_BULK:
+                raise DomainError(ErrorCode.INVALID, f"At most {categorize.MAX_BULK} transactions at once", "ids")
+            category_id = _category(input.category_id)
+            done = await categorize.categorize_bulk(
+                uow, principal, transaction_ids=[decode_id(i, "Transaction", "ids") for i in input.ids],
+                category_id=category_id)
+            return {"transactions": [str(i) for i in done]}
+
+        result, errors = await run_mutation(ctx, "transactionsCategorizeBulk", action, key=input.idempotency_key,
+                                            data=_plain(input))
+        if errors or result is None:
+            return TransactionsCategorizeBulkPayload(transactions=[], count=0, errors=errors)
+        found = await _load(ctx, result["transactions"])
+        return TransactionsCategorizeBulkPayload(transactions=found, count=len(result["transactions"]), errors=[])
+
+
+def _category(value: strawberry.Maybe[strawberry.ID | None]) -> uuid.UUID | None:
+    """The chosen category: REQUIRED when absent, null for uncategorized."""
+    if value is None:
+        raise DomainError(ErrorCode.REQUIRED, "Give a category, or null for uncategorized", "categoryId")
+    return decode_optional_id(value.value, "Category", "categoryId")
 
 
 async def _transfer_payload(ctx: Context, result: dict[str, Any] | None, errors: list[Any]) -> TransferPayload:

@@ -28,9 +28,8 @@ from app.graphql.transactions.types import (
 from app.paging import SortKey, count, fetch_page
 from app.transactions import repository as repo
 from app.transactions.models import Deletion as DeletionRow
-from app.transactions.models import Transaction as TransactionRow
 
-T = TransactionRow
+T = repo.TRANSACTIONS.c  # table columns, so the page statement stays plain Core (no ORM row loading)
 DAY, ID = dt.date.fromisoformat, uuid.UUID
 SORTS: dict[TransactionOrder, list[SortKey]] = {
     TransactionOrder.BOOKED_ON_DESC: [SortKey(T.booked_on, True, DAY), SortKey(T.id, True, ID)],
@@ -38,11 +37,11 @@ SORTS: dict[TransactionOrder, list[SortKey]] = {
     TransactionOrder.AMOUNT_ASC: [SortKey(T.amount, False, Decimal), SortKey(T.id, False, uuid.UUID)],
     TransactionOrder.AMOUNT_DESC: [SortKey(T.amount, True, Decimal), SortKey(T.id, True, uuid.UUID)],
 }
-KEY_OF: dict[TransactionOrder, Callable[[Any], tuple[Any, ...]]] = {
-    TransactionOrder.BOOKED_ON_DESC: lambda r: (r[0].booked_on.isoformat(), r[0].id),
-    TransactionOrder.BOOKED_ON_ASC: lambda r: (r[0].booked_on.isoformat(), r[0].id),
-    TransactionOrder.AMOUNT_ASC: lambda r: (r[0].amount, r[0].id),
-    TransactionOrder.AMOUNT_DESC: lambda r: (r[0].amount, r[0].id),
+KEY_OF: dict[TransactionOrder, Callable[[Any], tuple[Any, ...]]] = {  # of a flat `repo.page_columns` row
+    TransactionOrder.BOOKED_ON_DESC: lambda r: (r.booked_on.isoformat(), r.id),
+    TransactionOrder.BOOKED_ON_ASC: lambda r: (r.booked_on.isoformat(), r.id),
+    TransactionOrder.AMOUNT_ASC: lambda r: (r.amount, r.id),
+    TransactionOrder.AMOUNT_DESC: lambda r: (r.amount, r.id),
 }
 DELETION_SORT = [SortKey(DeletionRow.deleted_at, False, dt.datetime.fromisoformat),
                  SortKey(DeletionRow.id, False, uuid.UUID)]
@@ -88,10 +87,10 @@ def to_domain_filter(f: TransactionFilter | None) -> repo.TransactionFilter:
 
 async def load_transactions(ctx: Context, ids: list[uuid.UUID]) -> list[Transaction | None]:
     principal = ctx.viewer()
-    async with ctx.resources.sessionmaker() as session:
+    async with ctx.read_session() as session:
         rows = await repo.rows_by_ids(session, principal.user_id, ids)
     mapper = RowMapper()
-    by_id = {row[0].id: mapper.transaction(row) for row in rows}
+    by_id = {row.id: mapper.transaction(row) for row in rows}
     return [by_id.get(key) for key in ids]
 
 
@@ -104,7 +103,7 @@ def transaction_loader(ctx: Context) -> DataLoader[uuid.UUID, Transaction | None
 
 async def _load_splits(ctx: Context, ids: list[uuid.UUID]) -> list[list[TransactionSplit]]:
     principal = ctx.viewer()
-    async with ctx.resources.sessionmaker() as session:
+    async with ctx.read_session() as session:
         rows = await repo.splits_for(session, principal.user_id, ids)
     grouped: dict[uuid.UUID, list[TransactionSplit]] = {key: [] for key in ids}
     for split, category, parent, currency in rows:
@@ -131,12 +130,18 @@ class TransactionQuery:
         keys = SORTS[order_by]
         tag = f"transactions:{order_by.value}"
         request = page_request(tag, keys, first=first, after=after, last=last, before=before)
-        where = repo.conditions(principal.user_id, to_domain_filter(filter))
-        async with ctx.resources.sessionmaker() as session:
-            page = await fetch_page(session, repo.page_select(where), keys, request, scalars=False)
+        domain_filter = to_domain_filter(filter)
+        where = repo.conditions(principal.user_id, domain_filter)
+        if domain_filter.search:
+            async with ctx.resources.sessionmaker() as session:  # a transaction: the plan setting lives in it
+                await repo.plan_each_time(session)
+                page = await fetch_page(session, repo.page_columns(where), keys, request, scalars=False)
+        else:
+            async with ctx.read_session() as session:
+                page = await fetch_page(session, repo.page_columns(where), keys, request, scalars=False)
 
         async def total() -> int:
-            async with ctx.resources.sessionmaker() as session:
+            async with ctx.read_session() as session:
                 return await count(session, repo.count_select(where))
 
         mapper = RowMapper()
@@ -157,11 +162,11 @@ class TransactionQuery:
         principal = ctx.viewer()
         request = page_request("deletions", DELETION_SORT, first=first, after=after, last=None, before=None)
         stmt = repo.deletions_select(principal.user_id, since)
-        async with ctx.resources.sessionmaker() as session:
+        async with ctx.read_session() as session:
             page = await fetch_page(session, stmt, DELETION_SORT, request)
 
         async def total() -> int:
-            async with ctx.resources.sessionmaker() as session:
+            async with ctx.read_session() as session:
                 return await count(session, stmt)
 
         return build_connection(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -19,6 +20,7 @@ from app.graphql.scalars import Money
 from app.transactions.events import ChangeKind
 from app.transactions.models import CategorySource as DomainCategorySource
 from app.transactions.models import TransactionStatus as DomainStatus
+from app.transactions.repository import ACCOUNT, CATEGORY, PARENT, joined
 
 # strawberry.enum registers and returns the domain class itself, so input fields that Python code reads
 # are annotated with DomainStatus (same schema, and mypy sees a real type).
@@ -47,6 +49,16 @@ class TransactionSplit:
     notes: str = strawberry.field(description="Notes of this line; empty when none.")
 
 
+@strawberry.type(description="A category an automatic categorization proposed without being sure enough to set "
+                              "it: the transaction stays uncategorized until the user chooses.")
+class CategorySuggestion:
+    category: Category = strawberry.field(description="The proposed category.")
+    source: CategorySource = strawberry.field(  # type: ignore[valid-type]
+        description="Who proposed it: MODEL (the local model) or AI (Gemini).")
+    confidence: Decimal = strawberry.field(
+        description="How sure the proposal was, from 0 to 1 (below the confidence that sets a category).")
+
+
 @strawberry.type(description="Money in (positive) or out (negative) of one account on one day.")
 class Transaction(Node):
     account: Account = strawberry.field(description="The account the money moved in or out of.")
@@ -72,6 +84,17 @@ class Transaction(Node):
     db_id: strawberry.Private[uuid.UUID]
     transfer_peer_id: strawberry.Private[uuid.UUID | None]
     has_splits: strawberry.Private[bool]
+    suggestion: strawberry.Private[tuple[uuid.UUID, str, Decimal] | None] = None
+    """(category id, source, confidence) of the recorded suggestion."""
+
+    @strawberry.field(description="What an automatic categorization proposed but did not set, for the user to "
+                                  "accept or correct; null when there is none (or the user has chosen).",
+                      graphql_type=CategorySuggestion | None)
+    def category_suggestion(self, info: Info) -> Awaitable[CategorySuggestion | None] | None:
+        # synchronous for the many rows without one; the rows with one batch their categories in one statement
+        if self.suggestion is None:
+            return None
+        return _suggestion(info, *self.suggestion)
 
     @strawberry.field(description="The other leg when this is a transfer.")
     async def transfer_peer(self, info: Info) -> Transaction | None:
@@ -90,6 +113,16 @@ class Transaction(Node):
         return await splits_loader(info.context).load(self.db_id)
 
 
+async def _suggestion(info: Info, category_id: uuid.UUID, source: str, confidence: Decimal
+                      ) -> CategorySuggestion | None:
+    from app.graphql.categories.queries import category_loader
+
+    category = await category_loader(info.context).load(category_id)
+    if category is None:  # deleted since
+        return None
+    return CategorySuggestion(category=category, source=DomainCategorySource(source), confidence=confidence)
+
+
 class RowMapper:
     """Builds Transaction objects from joined rows, sharing one Account/Category object per id."""
 
@@ -98,21 +131,28 @@ class RowMapper:
         self.categories: dict[uuid.UUID, Category] = {}
 
     def account(self, row: Any) -> Account:
-        found = self.accounts.get(row.id)
+        """The account of a flat `repository.page_columns` row."""
+        found = self.accounts.get(row.account_id)
         if found is None:
-            found = self.accounts[row.id] = Account.from_row(row)
+            found = self.accounts[row.account_id] = Account.from_row(joined(row, ACCOUNT))
         return found
 
-    def category(self, row: Any, parent: Any) -> Category | None:
-        if row is None:
+    def category(self, row: Any, parent: Any = None) -> Category | None:
+        """The category (with its parent) of a flat `repository.page_columns` row; None when it has none."""
+        key = row.category__id
+        if key is None:
             return None
-        found = self.categories.get(row.id)
+        found = self.categories.get(key)
         if found is None:
-            found = self.categories[row.id] = Category.from_row(row, parent)
+            parent = joined(row, PARENT) if row.parent__id is not None else None
+            found = self.categories[key] = Category.from_row(joined(row, CATEGORY), parent)
         return found
 
     def transaction(self, row: Any) -> Transaction:
-        tx, account, category, parent = row
+        """`row`: a flat row of `repository.page_columns` (plain columns, no ORM objects): the transaction's
+        columns by name, its account's and category's read by `account()` and `category()`."""
+        tx = account = category = row
+        parent = None
         currency = tx.currency.strip()
         return Transaction(
             id=to_global_id("Transaction", tx.id), account=self.account(account), booked_on=tx.booked_on,
@@ -122,6 +162,9 @@ class RowMapper:
             category_confidence=tx.category_confidence, notes=tx.notes, tags=list(tx.tags or []),
             status=DomainStatus(tx.status), is_transfer=tx.transfer_id is not None, created_at=tx.created_at,
             updated_at=tx.updated_at, db_id=tx.id, transfer_peer_id=tx.transfer_id, has_splits=tx.has_splits,
+            suggestion=(tx.suggested_category_id, tx.suggested_source, tx.suggested_confidence)
+            if tx.suggested_category_id is not None and tx.suggested_source and tx.suggested_confidence is not None
+            else None,
         )
 
 
@@ -246,6 +289,40 @@ class TransactionLinkInput:
 class TransactionUnlinkInput:
     id: strawberry.ID = strawberry.field(description="Either leg of the transfer.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The user's category for one transaction.")
+class TransactionCategorizeInput:
+    id: strawberry.ID = strawberry.field(description="The Transaction; not a split transaction or a transfer leg.")
+    category_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        default=None, description="The Category, chosen by the user (it teaches the merchant memory and the "
+                                  "model); null: uncategorized. Required (absent is REQUIRED).")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.input(description="The user's category for many transactions at once: all of them or none.")
+class TransactionsCategorizeBulkInput:
+    ids: list[strawberry.ID] = strawberry.field(
+        description="1 to 500 of the caller's Transactions (repeated ids count once); no split transaction or "
+                    "transfer leg among them.")
+    category_id: strawberry.Maybe[strawberry.ID | None] = strawberry.field(
+        default=None, description="The Category, chosen by the user (it teaches the merchant memory and the "
+                                  "model); null: uncategorized. Required (absent is REQUIRED).")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+
+@strawberry.type(description="The result of `transactionCategorize`.")
+class TransactionCategorizePayload:
+    transaction: Transaction | None = strawberry.field(description="The transaction as stored; null when refused.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+
+
+@strawberry.type(description="The result of `transactionsCategorizeBulk`.")
+class TransactionsCategorizeBulkPayload:
+    transactions: list[Transaction] = strawberry.field(
+        description="The transactions as stored, in the order given (once each); empty when refused.")
+    count: int = strawberry.field(description="How many transactions were categorized; 0 when refused.")
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type(description="The result of `transactionCreate` and `transactionUpdate`.")
