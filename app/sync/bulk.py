@@ -1,6 +1,7 @@
 """All SQL of the import and sync pipeline: the stored rows a batch may match, bulk inserts and updates.
 
-Rows travel as a handful of arrays (`unnest`), so thousands of rows cost one statement and one round trip.
+Rows travel as a handful of arrays (`unnest`), or by COPY, so thousands of rows cost one statement and one
+round trip.
 """
 
 from __future__ import annotations
@@ -10,31 +11,33 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
+from typing import Any
 
 import sqlalchemy as sa
+from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import new_id
 from app.sync.dedupe import Existing, Update
 
-_EXISTING = sa.text("""
+_EXISTING = """
 SELECT id, booked_on, amount, status, external_id, fingerprint, description
 FROM transactions
-WHERE user_id = :user AND account_id = :account
-  AND (booked_on BETWEEN :low AND :high
-       OR external_id = ANY(CAST(:external_ids AS text[]))
-       OR fingerprint = ANY(CAST(:fingerprints AS text[])))
-""")
+WHERE user_id = $1 AND account_id = $2
+  AND (booked_on BETWEEN $3 AND $4 OR external_id = ANY($5::text[]) OR fingerprint = ANY($6::text[]))
+"""
 
 
 async def existing_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, *, low: dt.date,
                         high: dt.date, external_ids: Sequence[str], fingerprints: Sequence[str]) -> list[Existing]:
-    """The account's rows booked in [low, high], or holding one of these provider ids or fingerprints."""
-    result = await session.execute(_EXISTING, {
-        "user": user_id, "account": account_id, "low": low, "high": high,
-        "external_ids": list(external_ids), "fingerprints": list(fingerprints)})
-    return [Existing(id=r.id, day=r.booked_on, amount=r.amount, status=r.status, external_id=r.external_id,
-                     fingerprint=r.fingerprint, description=r.description) for r in result]
+    """The account's rows booked in [low, high], or holding one of these provider ids or fingerprints (one
+    statement; the values come from the driver as they are, without per-row processing by SQLAlchemy)."""
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(_EXISTING, (user_id, account_id, low, high, list(external_ids),
+                                                          list(fingerprints)))
+    rows: list[Any] = list(result)  # (id, day, amount, status, external_id, fingerprint, description)
+    return [Existing(*row) for row in rows]
 
 
 @dataclass
@@ -57,33 +60,64 @@ class NewRows:
         return len(self.ids)
 
 
-_INSERT = sa.text("""
+_INSERT = """
 INSERT INTO transactions (id, user_id, account_id, booked_on, amount, currency, description, merchant, notes,
                           status, external_id, fingerprint, sync_run_id, category_id, category_source)
-SELECT u.id, :user, :account, u.booked_on, u.amount, :currency, u.description, u.merchant, u.notes,
-       u.status, u.external_id, u.fingerprint, :run, u.category_id, u.category_source
-FROM unnest(CAST(:ids AS uuid[]), CAST(:days AS date[]), CAST(:amounts AS numeric[]),
-            CAST(:descriptions AS text[]), CAST(:merchants AS text[]), CAST(:notes AS text[]),
-            CAST(:statuses AS text[]), CAST(:external_ids AS text[]), CAST(:fingerprints AS text[]),
-            CAST(:category_ids AS uuid[]), CAST(:category_sources AS text[]))
+SELECT u.id, $1, $2, u.booked_on, u.amount, $3, u.description, u.merchant, u.notes,
+       u.status, u.external_id, u.fingerprint, $4, u.category_id, u.category_source
+FROM unnest($5::uuid[], $6::date[], $7::numeric[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::text[], $14::uuid[], $15::text[])
      AS u(id, booked_on, amount, description, merchant, notes, status, external_id, fingerprint, category_id,
           category_source)
 ON CONFLICT DO NOTHING
-RETURNING id, booked_on, amount
-""")
+"""
+_INSERTED = """
+SELECT id FROM transactions WHERE user_id = $1 AND account_id = $2 AND id = ANY($3::uuid[])
+"""
+
+
+_COLUMNS = ("id", "user_id", "account_id", "booked_on", "amount", "currency", "description", "merchant", "notes",
+            "status", "external_id", "fingerprint", "sync_run_id", "category_id", "category_source")
 
 
 async def insert_rows(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, currency: str,
                       run_id: uuid.UUID, rows: NewRows) -> list[tuple[uuid.UUID, dt.date, Decimal]]:
-    """Insert in one statement; a row colliding with a stored one (same provider id or fingerprint in the
-    account, e.g. written by a concurrent writer) is skipped. Returns (id, day, amount) of those inserted."""
-    result = await session.execute(_INSERT, {
-        "user": user_id, "account": account_id, "currency": currency, "run": run_id, "ids": rows.ids,
-        "days": rows.days, "amounts": rows.amounts, "descriptions": rows.descriptions, "merchants": rows.merchants,
-        "notes": rows.notes, "statuses": rows.statuses, "external_ids": rows.external_ids,
-        "fingerprints": rows.fingerprints, "category_ids": rows.category_ids,
-        "category_sources": rows.category_sources})
-    return [(r.id, r.booked_on, r.amount) for r in result]
+    """Insert the rows; a row colliding with a stored one (same provider id or fingerprint in the account,
+    e.g. written by a concurrent writer) is skipped. Returns (id, day, amount) of those inserted.
+
+    The rows go in by COPY (binary, through the driver) inside a savepoint: the plan already left out every
+    stored row, so a collision is rare, and then the savepoint is rolled back and the rows go in again by
+    `INSERT ... ON CONFLICT DO NOTHING` (`insert_rows_skipping`).
+    """
+    records = list(zip(rows.ids, repeat(user_id), repeat(account_id), rows.days, rows.amounts, repeat(currency),
+                       rows.descriptions, rows.merchants, rows.notes, rows.statuses, rows.external_ids,
+                       rows.fingerprints, repeat(run_id), rows.category_ids, rows.category_sources))
+    try:
+        async with session.begin_nested():
+            connection = await session.connection()
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.copy_records_to_table("transactions", records=records, columns=_COLUMNS)
+    except UniqueViolationError:
+        return await insert_rows_skipping(session, user_id, account_id, currency, run_id, rows)
+    return list(zip(rows.ids, rows.days, rows.amounts, strict=True))
+
+
+async def insert_rows_skipping(session: AsyncSession, user_id: uuid.UUID, account_id: uuid.UUID, currency: str,
+                               run_id: uuid.UUID, rows: NewRows) -> list[tuple[uuid.UUID, dt.date, Decimal]]:
+    """`insert_rows` in one statement that skips colliding rows. The arrays go to the driver as they are
+    (no per-item processing by SQLAlchemy), and only the count comes back: when it falls short, a second
+    statement asks which of the new ids are stored."""
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(_INSERT, (
+        user_id, account_id, currency, run_id, rows.ids, rows.days, rows.amounts, rows.descriptions, rows.merchants,
+        rows.notes, rows.statuses, rows.external_ids, rows.fingerprints, rows.category_ids, rows.category_sources))
+    if result.rowcount == len(rows):
+        return list(zip(rows.ids, rows.days, rows.amounts, strict=True))
+    found = await connection.exec_driver_sql(_INSERTED, (user_id, account_id, rows.ids))
+    stored = {row[0] for row in found}
+    return [(id_, day, amount) for id_, day, amount in zip(rows.ids, rows.days, rows.amounts, strict=True)
+            if id_ in stored]
 
 
 _SPLITS = sa.text("""

@@ -92,7 +92,7 @@ async def import_file(settings: Settings, request: ImportRequest, *, out: TextIO
             where = f"-> {match.account.name} ({match.matched_by.value if match.matched_by else ''})" \
                 if match.account else f"not matched: {match.reason}"
             out.write(f"{label}: {len(item.transactions)} transactions {where}\n")
-        run = await imports.apply(resources, stored.import_id, on_progress=bar)
+        run = await imports.apply(resources, stored.import_id, on_progress=bar, statement=prepared.statement)
         bar.close()
         if run is None:
             err.write("florin import: the run was taken over by another process\n")

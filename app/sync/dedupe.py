@@ -36,7 +36,8 @@ from decimal import Decimal
 from functools import lru_cache
 
 from app.transactions.models import TransactionStatus
-from app.transactions.normalize import normalize_description_key, normalize_merchant
+from app.transactions.normalize import description_key_of, normalize_merchant
+from app.transactions.normalize import merchant_of as _merchant_of
 
 PENDING_DAYS = 7
 MAX_EXTERNAL_ID = 200
@@ -48,14 +49,13 @@ PENDING = TransactionStatus.PENDING.value
 POSTED = TransactionStatus.POSTED.value
 
 
-@lru_cache(maxsize=65536)
 def description_key(description: str) -> str:
-    return normalize_description_key(description)
+    return description_key_of(description)
 
 
 def key_of(day: dt.date, amount: Decimal, description: str) -> str:
     """The occurrence-free part of a fingerprint: 32 hex digits of sha256(day|amount|description key)."""
-    text = f"{day.isoformat()}|{amount.quantize(_QUANTUM)}|{description_key(description)}"
+    text = f"{day.isoformat()}|{amount.quantize(_QUANTUM)}|{description_key_of(description)}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -84,9 +84,8 @@ def _words(description: str) -> tuple[str, ...]:
     return tuple(w for w in description_key(description).split() if w not in _NOISE)
 
 
-@lru_cache(maxsize=65536)
 def merchant_of(description: str) -> str:
-    return normalize_merchant(description)
+    return _merchant_of(description)
 
 
 @lru_cache(maxsize=65536)
@@ -187,7 +186,10 @@ class _Occurrences:
             self.taken.get(key, set()).discard(occurrence)
 
     def claim(self, key: str) -> str:
-        used = self.taken.setdefault(key, set())
+        used = self.taken.get(key)
+        if used is None:  # the common case: a key not seen before
+            self.taken[key] = {1}
+            return f"{key}:1"
         number = 1
         while number in used:
             number += 1
@@ -220,7 +222,11 @@ def plan(incoming: Sequence[Incoming], existing: Sequence[Existing]) -> Plan:
 
     unmatched: list[Incoming] = []
     for row in sorted(rest, key=lambda r: r.external_id is None):  # 2. keys; rows with an id first
-        pool = [candidate for candidate in pools.get(row.key, ()) if candidate.id not in used]
+        same_key = pools.get(row.key)
+        if not same_key:
+            unmatched.append(row)
+            continue
+        pool = [candidate for candidate in same_key if candidate.id not in used]
         if row.external_id:
             pool = [candidate for candidate in pool if candidate.external_id is None]
         if not pool:
@@ -244,11 +250,11 @@ def plan(incoming: Sequence[Incoming], existing: Sequence[Existing]) -> Plan:
     posted_pool = _by_amount(r for r in existing if r.status != PENDING and r.id not in used)
     for row in unmatched:
         if not row.pending:  # 4. a posted row for a stored pending one
-            found = _nearest(pending_pool, row, -1, PENDING_DAYS)
+            found = _nearest(pending_pool, row, -1, PENDING_DAYS) if pending_pool else None
             if found is not None:
                 result.updates.append(_posted(found, row, occurrences))
                 continue
-        else:  # 5. a pending row whose posted version is stored
+        elif posted_pool:  # 5. a pending row whose posted version is stored
             found = _nearest(posted_pool, row, -PENDING_DAYS, 0)
             if found is not None:
                 result.duplicates += 1

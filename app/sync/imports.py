@@ -29,7 +29,7 @@ from app.sync import repository as repo
 from app.sync import runs
 from app.sync.matching import AccountMatch, MatchedBy, digits_mask, identity, match_accounts
 from app.sync.models import RunKind, StatementImport, SyncRun
-from app.sync.pipeline import RunCounts, apply_rows
+from app.sync.pipeline import RunCounts, apply_rows, paused_gc
 from app.sync.providers import detect
 from app.sync.providers.csv_format import CsvMapping
 from app.sync.providers.statement import ParsedAccount, ParsedStatement
@@ -130,8 +130,10 @@ async def prepare(session: AsyncSession, user_id: uuid.UUID, *, data: bytes, fil
             raise NotFound(message="No Account with this id", field="accountId")
         currency = currency or account.currency.strip()
     name = (filename or "statement").strip()[:MAX_FILENAME] or "statement"
-    statement = await asyncio.to_thread(detect.parse, data, filename=name, max_bytes=max_bytes, mapping=mapping,
-                                        format=options.format, date_order=date_order, currency=currency)
+    with paused_gc():
+        statement = await asyncio.to_thread(detect.parse, data, filename=name, max_bytes=max_bytes,
+                                            mapping=mapping, format=options.format, date_order=date_order,
+                                            currency=currency)
     return Prepared(data=data, filename=name, sha256=hashlib.sha256(data).hexdigest(), statement=statement,
                     options=options, currency=currency, date_order=date_order)
 
@@ -242,8 +244,13 @@ def reparse(row: StatementImport) -> ParsedStatement:
 
 
 async def apply(resources: Resources, import_id: uuid.UUID, *, job_try: int = 1, max_tries: int = 1,
-                on_progress: runs.ProgressCallback | None = None) -> SyncRun | None:
-    """Apply a stored import (the `apply_import` job, and `florin import` in-process): one unit of work."""
+                on_progress: runs.ProgressCallback | None = None,
+                statement: ParsedStatement | None = None) -> SyncRun | None:
+    """Apply a stored import (the `apply_import` job, and `florin import` in-process): one unit of work.
+
+    `statement` is the file as `prepare` parsed it, when the caller still holds it (`florin import` stores
+    and applies in one process): the stored bytes are then not parsed a second time. The job parses them.
+    """
     async with resources.sessionmaker() as session:
         row = await repo.import_by_id(session, import_id)
         latest = await repo.latest_runs_of_imports(session, row.user_id, [row.id]) if row else {}
@@ -254,11 +261,15 @@ async def apply(resources: Resources, import_id: uuid.UUID, *, job_try: int = 1,
 
     async def apply_stored(uow: UnitOfWork, run: SyncRun, progress: runs.Progress) -> RunCounts:
         await progress("reading", 0, run.total)
-        statement = await asyncio.to_thread(reparse, stored)
+        if statement is not None:
+            parsed = statement
+        else:
+            with paused_gc():
+                parsed = await asyncio.to_thread(reparse, stored)
         targets = (stored.options or {}).get("accounts") or {}
-        batches = [(uuid.UUID(account_id), statement.accounts[int(index)].transactions)
+        batches = [(uuid.UUID(account_id), parsed.accounts[int(index)].transactions)
                    for index, account_id in sorted(targets.items(), key=lambda kv: int(kv[0]))
-                   if int(index) < len(statement.accounts)]
+                   if int(index) < len(parsed.accounts)]
         counts = await apply_rows(uow, stored.user_id, run_id=run.id, batches=batches)
         learned.queue_categorize(uow, stored.user_id, run.id, counts.added + counts.updated)
         return counts

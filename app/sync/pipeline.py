@@ -3,10 +3,10 @@
 Given the rows a statement or a provider produced for some of the user's accounts, it deduplicates them
 (app/sync/dedupe.py: provider id when present, and always a fingerprint of day, amount, normalized
 description and the occurrence number within that key), updates a pending row that later posts in place,
-inserts the rest in bulk (a few statements per account, not one per row), categorizes the new rows
-(app.rules.categorize), touches the ledger effects (balances from the earliest changed day, budget alerts,
-goals), and publishes one BULK_CHANGED TransactionEvent. All inside the caller's unit of work: it lands
-whole or not at all.
+inserts the rest in bulk (COPY in chunks of `CHUNK` rows, not one statement per row), categorizes the new
+rows from what was inserted (app.rules.categorize), touches the ledger effects (balances from the earliest
+changed day, budget alerts, goals), and publishes one BULK_CHANGED TransactionEvent. All inside the caller's
+unit of work: it lands whole or not at all.
 
 Rows that cannot be applied (a currency other than the account's, an amount finer than the currency's
 minor unit, a day out of range) are skipped and counted as `errors`, with a short reason each.
@@ -15,12 +15,16 @@ minor unit, a day out of range) are skipped and counted as `errors`, with a shor
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import effects
 from app.accounts import repository as accounts_repo
@@ -29,7 +33,8 @@ from app.categories.models import Category
 from app.db import UnitOfWork
 from app.errors import DomainError
 from app.money import MAX_INTEGER_DIGITS, minor_units, parse_amount
-from app.rules.categorize import categorize_new
+from app.rules.categorize import categorize_rows, compiled_rules
+from app.rules.engine import Row
 from app.sync import bulk, dedupe
 from app.sync.providers.statement import ParsedTransaction
 from app.sync.runs import progress_of
@@ -37,8 +42,10 @@ from app.transactions.events import ChangeKind, TransactionChanged
 from app.transactions.models import CategorySource, TransactionStatus
 from app.transactions.service import MAX_DAY, MAX_DESCRIPTION, MAX_MERCHANT, MAX_NOTES, MIN_DAY
 
-CHUNK = 5000
-"""Rows per insert statement (and per progress report)."""
+CHUNK = 2000
+"""Rows per COPY (bench/IMPORT_NOTES.md: 2000 was at least as cheap for Postgres as 500-20000)."""
+PROGRESS_ROWS = 5000
+"""Rows between two progress reports while rows are inserted."""
 MAX_MESSAGES = 20
 
 
@@ -125,24 +132,50 @@ def _validate(rows: Sequence[ParsedTransaction], currency: str, counts: RunCount
               ) -> list[tuple[dedupe.Incoming, ParsedTransaction]]:
     valid: list[tuple[dedupe.Incoming, ParsedTransaction]] = []
     checked = _amount_checker(currency)
+    external_id = dedupe.external_id
     for position, row in enumerate(rows):
-        where = f"{row.ref}: " if row.ref else ""
         if row.currency and row.currency != currency:
-            counts.skip(f"{where}the amount is in {row.currency}, the account in {currency}")
+            counts.skip(f"{_where(row)}the amount is in {row.currency}, the account in {currency}")
             continue
         if not MIN_DAY <= row.booked_on <= MAX_DAY:
-            counts.skip(f"{where}the day {row.booked_on} is out of range")
+            counts.skip(f"{_where(row)}the day {row.booked_on} is out of range")
             continue
         try:
             amount = checked(row.amount)
         except DomainError as error:
-            counts.skip(f"{where}{error.message}")
+            counts.skip(f"{_where(row)}{error.message}")
             continue
         description = (row.description or row.payee or "").strip()[:MAX_DESCRIPTION]
-        valid.append((dedupe.Incoming(position=position, day=row.booked_on, amount=amount, description=description,
-                                      pending=bool(row.pending), external_id=dedupe.external_id(row.provider_id)),
-                      row))
+        valid.append((dedupe.Incoming(position, row.booked_on, amount, description, bool(row.pending),
+                                      external_id(row.provider_id) if row.provider_id else None), row))
     return valid
+
+
+def _where(row: ParsedTransaction) -> str:
+    return f"{row.ref}: " if row.ref else ""
+
+
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector off while bulk work runs (nestable; it is back on when the outermost
+    pause ends, if it was on before). A 100k-row import allocates millions of objects that live until it
+    ends, and the collector's full passes over them cost a third of its Python time; no cycle is made to
+    wait longer than the import (reference counting still frees everything else at once)."""
+    global _gc_pauses, _gc_was_enabled
+    if _gc_pauses == 0:
+        _gc_was_enabled = gc.isenabled()
+        gc.disable()
+    _gc_pauses += 1
+    try:
+        yield
+    finally:
+        _gc_pauses -= 1
+        if _gc_pauses == 0 and _gc_was_enabled:
+            gc.enable()
 
 
 async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
@@ -152,6 +185,12 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
     An account id that is not the user's counts all its rows as errors. Amounts are signed from the
     owner's view; a row without a currency takes the account's.
     """
+    with paused_gc():
+        return await _apply_rows(uow, user_id, run_id=run_id, batches=batches)
+
+
+async def _apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
+                      batches: Sequence[tuple[uuid.UUID, Sequence[ParsedTransaction]]]) -> RunCounts:
     session = uow.session
     await effects.lock_ledger(session, user_id)
     progress = progress_of(uow)
@@ -165,6 +204,7 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
                  for rows in merged.values() for row in rows)
     categories = _Categories(await categories_repo.all_categories(session, user_id) if hinted else [])
     added: list[uuid.UUID] = []
+    fresh: list[Row] = []
     changed: set[uuid.UUID] = set()
     done = 0
     for account_id in sorted(merged):
@@ -203,24 +243,28 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
             touched_days.update(day for update in plan.updates if update.posted for day in (update.old_day, update.day))
         delta = Decimal(0)
         done += len(rows) - len(plan.inserts)
+        reported = done
         for start in range(0, len(plan.inserts), CHUNK):
             chunk = plan.inserts[start:start + CHUNK]
             new = _new_rows(chunk, parsed, categories)
-            touched_categories.update(new.category_ids)
             inserted = await bulk.insert_rows(session, user_id, account_id, currency, run_id, new)
+            touched_categories.update(new.category_ids)
             lines = _split_lines(inserted, new, chunk, parsed, categories)
             if lines:
                 await bulk.insert_splits(session, user_id, lines)
                 touched_categories.update(line[1] for line in lines)
             counts.added += len(inserted)
             counts.duplicates += len(chunk) - len(inserted)
+            split = {line[0] for line in lines}
             for transaction_id, day, amount in inserted:
                 added.append(transaction_id)
                 delta += amount
                 touched_days.add(day)
+            fresh.extend(_fresh(inserted, new, account_id, split))
             done += len(chunk)
-            if progress is not None:
+            if progress is not None and (done - reported >= PROGRESS_ROWS or start + CHUNK >= len(plan.inserts)):
                 await progress("applying", done, total)
+                reported = done
         if delta:
             await accounts_repo.add_to_balance(session, user_id=user_id, account_id=account_id, delta=delta)
         if touched_days:  # every day, so budgets see each period the import reached
@@ -230,12 +274,33 @@ async def apply_rows(uow: UnitOfWork, user_id: uuid.UUID, *, run_id: uuid.UUID,
     if added:
         if progress is not None:
             await progress("categorizing", 0, len(added))
-        await categorize_new(uow, user_id, added)
+        await _categorize(session, user_id, fresh)
     if counts.added or counts.updated:
         uow.publish(user_id, TransactionChanged(kind=ChangeKind.BULK_CHANGED.value, transaction_id=None,
                                                 account_ids=tuple(sorted(changed)),
                                                 count=counts.added + counts.updated, sync_run_id=run_id))
     return counts
+
+
+def _fresh(inserted: Sequence[tuple[uuid.UUID, dt.date, Decimal]], new: bulk.NewRows, account_id: uuid.UUID,
+           split: set[uuid.UUID]) -> list[Row]:
+    """The inserted rows as categorization reads them (what `categorize_new` would load back)."""
+    if len(inserted) == len(new):
+        positions: Iterable[int] = range(len(new))
+    else:
+        kept = {row[0] for row in inserted}
+        positions = [i for i, transaction_id in enumerate(new.ids) if transaction_id in kept]
+    return [Row(id=new.ids[i], account_id=account_id, amount=new.amounts[i], description=new.descriptions[i],
+                merchant=new.merchants[i], category_id=new.category_ids[i], category_source=new.category_sources[i],
+                category_confidence=None, tags=[], has_splits=new.ids[i] in split) for i in positions]
+
+
+async def _categorize(session: AsyncSession, user_id: uuid.UUID, rows: list[Row]) -> None:
+    """`categorize_new` for rows just inserted, from what was inserted instead of loading it back (the
+    caller holds the ledger lock): the rules, then the merchant memory, in id order."""
+    rules = await compiled_rules(session, user_id)
+    rows.sort(key=lambda row: row.id)
+    await categorize_rows(session, user_id, rows, rules, use_memory=True)
 
 
 def _split_lines(inserted: Sequence[tuple[uuid.UUID, dt.date, Decimal]], new: bulk.NewRows,

@@ -9,7 +9,9 @@ mapping actually used is returned with the statement, so a person can check it a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -23,6 +25,7 @@ from app.sync.providers.statement import (
     ParsedTransaction,
     StatementError,
     StatementFormat,
+    amount_checker,
     check_amount,
     finish,
     line_ref,
@@ -184,7 +187,7 @@ def read_rows(text: str, delimiter: str) -> list[Row]:
     try:
         for record in reader:
             start, last = last + 1, reader.line_num
-            if any(cell.strip() for cell in record):
+            if "".join(record).strip():  # some cell is not blank
                 rows.append((start, record))
     except csv.Error as error:
         raise StatementError(f"The CSV cannot be read ({error}).", location=line_ref(reader.line_num)) from None
@@ -219,8 +222,9 @@ def parse(data: bytes, mapping: CsvMapping | None = None, *, currency: str | Non
     mapping = _settle_formats(mapping, columns, data_rows, warnings)
     statement = ParsedStatement(StatementFormat.CSV, [], warnings, csv_mapping=mapping)
     accounts: dict[str, ParsedAccount] = {}
+    read = _RowReader(columns, mapping, currency).read
     for line, row in data_rows:
-        key, transaction = _transaction(line, row, columns, mapping, currency)
+        key, transaction = read(line, row)
         account = accounts.get(key)
         if account is None:
             account = _account(key, line)
@@ -378,6 +382,81 @@ def _transaction(
         ref=line_ref(line),
     )
     return cell(row, columns.account), transaction
+
+
+_SIMPLE_NUMBER = {".": re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?"), ",": re.compile(r"[+-]?[0-9]+(?:,[0-9]+)?")}
+"""Amounts written plainly ("-12.50", "7", "1234,56"): no symbol, code, group mark or odd sign, so
+`parse_number` would read them as `Decimal` of the text (with "." for ",") and find no currency in them."""
+
+
+class _RowReader:
+    """`_transaction` for every row of one file, with the per-file work done once: the columns each field
+    needs, the dates read so far (a statement repeats its days) and the amount check of each currency.
+    Plainly written amounts take a short path that gives what `_transaction` gives; anything else, and every
+    error, goes through `_transaction` itself."""
+
+    def __init__(self, columns: _Columns, mapping: CsvMapping, default_currency: str | None):
+        self.columns, self.mapping, self.default_currency = columns, mapping, default_currency
+        decimal = mapping.decimal_separator or "."
+        self.decimal = decimal
+        self.simple = _SIMPLE_NUMBER[decimal].fullmatch if decimal in _SIMPLE_NUMBER else None
+        self.fast = (self.simple is not None and columns.amount is not None and columns.direction is None
+                     and columns.currency is None and columns.value_date is None)
+        self.currency = mapping.currency_code or default_currency
+        self.check = amount_checker(self.currency) if self.currency is not None else None
+        self.inverted = mapping.sign is SignConvention.INVERTED
+        self.dates: dict[str, dt.date] = {}
+        self.date_format = mapping.date_format
+        self.description = columns.description
+        self.category = columns.category
+
+    def read(self, line: int, row: list[str]) -> tuple[str, ParsedTransaction]:
+        columns = self.columns
+        if not self.fast:
+            return _transaction(line, row, columns, self.mapping, self.default_currency)
+        size = len(row)
+        amount_at = columns.amount
+        assert amount_at is not None
+        text = row[amount_at].strip() if amount_at < size else ""
+        if not text or self.simple is None or self.simple(text) is None:
+            return _transaction(line, row, columns, self.mapping, self.default_currency)
+        raw_date = row[columns.date].strip() if columns.date < size else ""
+        booked_on = self.dates.get(raw_date)
+        if booked_on is None:
+            try:
+                booked_on = parse_date(raw_date, self.date_format)
+            except ValueError:
+                return _transaction(line, row, columns, self.mapping, self.default_currency)
+            self.dates[raw_date] = booked_on
+        amount = Decimal(text if self.decimal == "." else text.replace(",", "."))
+        if self.inverted:
+            amount = -amount
+        ref = f"line {line}"
+        amount = self.check(amount, ref) if self.check is not None else check_amount(amount, None, ref)
+        payee = cell(row, columns.payee) or None
+        memo = cell(row, columns.memo) or None
+        if len(self.description) == 1:
+            description = cell(row, self.description[0])
+        else:
+            description = " ".join(v for c in self.description if (v := cell(row, c)))
+        description = description or payee or memo or ""
+        status = cell(row, columns.status).lower() if columns.status is not None else ""
+        category = ":".join(v for c in self.category if (v := cell(row, c))) or None if self.category else None
+        transaction = ParsedTransaction(
+            booked_on=booked_on,
+            amount=amount,
+            currency=self.currency,
+            description=description,
+            payee=payee,
+            memo=memo,
+            provider_id=cell(row, columns.reference) or None,
+            check_number=cell(row, columns.check_number) or None,
+            pending=True if status in PENDING_WORDS else False if status in POSTED_WORDS else None,
+            category=category,
+            value_on=None,
+            ref=ref,
+        )
+        return cell(row, columns.account), transaction
 
 
 def _row_currency(

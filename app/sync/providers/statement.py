@@ -9,13 +9,14 @@ touches the database: the import pipeline matches the accounts, deduplicates and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from app.errors import DomainError, ErrorCode
-from app.money import MAX_INTEGER_DIGITS, parse_amount
+from app.money import MAX_INTEGER_DIGITS, is_currency, minor_units, parse_amount
 
 if TYPE_CHECKING:
     from app.sync.providers.csv_format import CsvMapping
@@ -199,6 +200,23 @@ def check_amount(value: Decimal, currency: str | None, location: str, what: str 
     if value and value.adjusted() >= MAX_INTEGER_DIGITS:
         raise StatementError(f"The {what} {value} is too large.", location=location)
     return value if value else abs(value)
+
+
+def amount_checker(currency: str, what: str = "amount") -> Callable[[Decimal, str], Decimal]:
+    """`check_amount` for many amounts of one known currency: `check(value, location)`. A finite amount
+    that its currency's minor units hold exactly, below the NUMERIC(19,4) limit, is quantized at once (what
+    `parse_amount` returns for it); anything else goes through `check_amount` (its result or its error)."""
+    quantum = Decimal(1).scaleb(-minor_units(currency)) if is_currency(currency) else None
+    limit = Decimal(10) ** MAX_INTEGER_DIGITS
+
+    def check(value: Decimal, location: str) -> Decimal:
+        if quantum is not None and type(value) is Decimal and value.is_finite() and -limit < value < limit:
+            exact = value.quantize(quantum)
+            if exact == value:
+                return exact if exact else exact.copy_abs()
+        return check_amount(value, currency, location, what)
+
+    return check
 
 
 def finish(statement: ParsedStatement) -> ParsedStatement:
