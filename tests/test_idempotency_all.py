@@ -62,9 +62,6 @@ EXEMPT: dict[str, str] = {
     "meDelete": "erases the user (and her keys); a retry is UNAUTHENTICATED",
 }
 
-# Mutations announced by another change; their cases run once the field exists in the schema.
-PENDING = {"transactionCategorize", "transactionsCategorizeBulk"}
-
 SCHEMA = create_schema()._schema
 MUTATION_FIELDS = set(SCHEMA.mutation_type.fields) if SCHEMA.mutation_type else set()
 TODAY = dt.datetime.now(dt.UTC).date().isoformat()  # the users below live in UTC
@@ -644,13 +641,11 @@ def test_every_mutation_is_covered() -> None:
     assert not covered & set(EXEMPT), "a mutation is both exempt and tested"
     missing = MUTATION_FIELDS - covered - set(EXEMPT)
     assert not missing, f"mutations without an idempotency case or exemption: {sorted(missing)}"
-    unknown = (covered | set(EXEMPT)) - MUTATION_FIELDS - PENDING
+    unknown = (covered | set(EXEMPT)) - MUTATION_FIELDS
     assert not unknown, f"cases of mutations the schema does not have: {sorted(unknown)}"
     # every tested mutation takes the key its case uses
     assert SCHEMA.mutation_type is not None
     for case in CASES:
-        if case.field not in MUTATION_FIELDS:
-            continue
         input_type = get_named_type(SCHEMA.mutation_type.fields[case.field].args["input"].type)
         assert case.key_field in input_type.fields, (case.name, case.key_field)  # type: ignore[union-attr]
 
@@ -676,10 +671,6 @@ async def call(env: Env, case: Case, state: State, key: str, other: bool = False
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_retries_write_once(case: Case, gql: GraphQLClient, resources: Resources) -> None:
-    if case.field not in MUTATION_FIELDS:
-        assert case.field in PENDING, case.field
-        pytest.skip(f"{case.field} is not in the schema yet")
-
     # given: a fresh user with what the mutation needs, and her event stream
     first_user = Env(gql, resources, await gql.register())
     state = await case.setup(first_user)

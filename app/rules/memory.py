@@ -11,6 +11,8 @@ category (source MEMORY) through `app.rules.categorize.categorize_new`.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,3 +30,11 @@ async def learn(session: AsyncSession, user_id: uuid.UUID, merchant: str | None,
     key = memory_key(merchant)
     if key and category_id is not None:
         await repo.remember(session, user_id, key, category_id)
+
+
+async def learn_many(session: AsyncSession, user_id: uuid.UUID, merchants: Sequence[str | None],
+                     category_id: uuid.UUID) -> None:
+    """Remember one choice of `category_id` per merchant given (a merchant given twice counts twice), as
+    that many `learn` calls would: one statement, none when no merchant has a key."""
+    times = Counter(key for key in map(memory_key, merchants) if key)
+    await repo.remember_many(session, user_id, category_id, times)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -161,15 +161,33 @@ async def memory_for(session: AsyncSession, user_id: uuid.UUID, keys: Sequence[s
     return {merchant: (category, count) for merchant, category, count in (await session.execute(stmt)).all()}
 
 
+_REMEMBER = sa.text("""
+    INSERT INTO merchant_memory (user_id, merchant, category_id, count, updated_at)
+    SELECT :user, chosen.merchant, :category, chosen.times, now()
+    FROM unnest(CAST(:merchants AS varchar[]), CAST(:times AS integer[])) AS chosen(merchant, times)
+    ON CONFLICT (user_id, merchant) DO UPDATE SET
+        count = CASE WHEN merchant_memory.category_id = excluded.category_id
+                     THEN merchant_memory.count + excluded.count ELSE excluded.count END,
+        category_id = excluded.category_id,
+        updated_at = now()
+""")
+
+
 async def remember(session: AsyncSession, user_id: uuid.UUID, merchant: str, category_id: uuid.UUID) -> None:
     """Upsert (user, merchant) -> category: the same category again counts up, another one starts over at 1."""
-    stmt = insert(_memory).values(user_id=user_id, merchant=merchant, category_id=category_id, count=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[_memory.c.user_id, _memory.c.merchant],
-        set_={"category_id": stmt.excluded.category_id,
-              "count": sa.case((_memory.c.category_id == stmt.excluded.category_id, _memory.c.count + 1), else_=1),
-              "updated_at": sa.func.now()})
-    await session.execute(stmt)
+    await remember_many(session, user_id, category_id, {merchant: 1})
+
+
+async def remember_many(session: AsyncSession, user_id: uuid.UUID, category_id: uuid.UUID,
+                        times: Mapping[str, int]) -> None:
+    """Upsert (user, merchant key) -> category for many merchants at once, `times[key]` choices each: the same
+    category counts up by that many, another one starts over at that many (as that many single choices
+    would). One statement; none when `times` is empty. The keys must be distinct memory keys."""
+    if not times:
+        return
+    merchants = list(times)
+    await session.execute(_REMEMBER, {"user": user_id, "category": category_id, "merchants": merchants,
+                                      "times": [times[key] for key in merchants]})
 
 
 # --- the learned categorizer ------------------------------------------------------------------------------------

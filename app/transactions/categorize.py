@@ -22,7 +22,6 @@ one memory upsert, and the budget evaluation before the commit.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 
 from app import effects
@@ -30,8 +29,8 @@ from app.auth.principal import Principal
 from app.categories import repository as categories_repo
 from app.db import UnitOfWork
 from app.errors import Collector, DomainError, ErrorCode
+from app.rules import memory
 from app.rules.learned import TRAIN_JOB, train_job_id
-from app.rules.memory import memory_key
 from app.transactions import categorize_repository as sql
 from app.transactions import repository as repo
 from app.transactions.events import ChangeKind, TransactionChanged
@@ -74,8 +73,7 @@ async def categorize(uow: UnitOfWork, principal: Principal, *, transaction_ids: 
     await sql.set_category(session, user_id, ids, category_id, source)
     before = [rows[i] for i in ids]
     if category_id is not None:
-        times = Counter(key for key in (memory_key(row.merchant) for row in before) if key)
-        await sql.remember_many(session, user_id, category_id, times)
+        await memory.learn_many(session, user_id, [row.merchant for row in before], category_id)
         uow.enqueue(TRAIN_JOB, str(user_id), job_id=train_job_id(user_id))
     left = {row.category_id for row in before if row.category_id != category_id}
     if left:  # budgets may cross (balances do not move)

@@ -1,10 +1,10 @@
 """SQL of the user's categorizations (`transactionCategorize`, `transactionsCategorizeBulk`): one statement for
-the rows, one for the merchant memory, whatever their number. Scoped to one user."""
+the rows whatever their number (the merchant memory is `app.rules.memory.learn_many`). Scoped to one user."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,27 +30,3 @@ async def set_category(session: AsyncSession, user_id: uuid.UUID, ids: Sequence[
         .values(category_id=category_id, category_source=source, category_confidence=None,
                 suggested_category_id=None, suggested_source=None, suggested_confidence=None,
                 updated_at=sa.func.now()))
-
-
-_REMEMBER = sa.text("""
-    INSERT INTO merchant_memory (user_id, merchant, category_id, count, updated_at)
-    SELECT :user, chosen.merchant, :category, chosen.times, now()
-    FROM unnest(CAST(:merchants AS varchar[]), CAST(:times AS integer[])) AS chosen(merchant, times)
-    ON CONFLICT (user_id, merchant) DO UPDATE SET
-        count = CASE WHEN merchant_memory.category_id = excluded.category_id
-                     THEN merchant_memory.count + excluded.count ELSE excluded.count END,
-        category_id = excluded.category_id,
-        updated_at = now()
-""")
-
-
-async def remember_many(session: AsyncSession, user_id: uuid.UUID, category_id: uuid.UUID,
-                        times: Mapping[str, int]) -> None:
-    """Upsert (user, merchant key) -> category for many merchants at once, `times[key]` choices each: the same
-    category counts up by that many, another one starts over at that many (as that many single choices
-    would). One statement; none when `times` is empty. The keys must be distinct memory keys."""
-    if not times:
-        return
-    merchants = list(times)
-    await session.execute(_REMEMBER, {"user": user_id, "category": category_id, "merchants": merchants,
-                                      "times": [times[key] for key in merchants]})
