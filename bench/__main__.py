@@ -253,7 +253,7 @@ async def run(args: argparse.Namespace, servers: infra.Servers, command: str) ->
                         parts.setdefault("florin", []).append(await measure_http(
                             f"florin x{n} {scenario.name}", api.urls, scenario, users_, florin=True,
                             concurrency=c, duration=seconds(c), warmup=args.warmup, cpu=cpu(api=api.pids)))
-                        if pgl is not None:
+                        if pgl is not None and scenario.pgl_query:  # the planning reads have no PostGraphile twin
                             parts.setdefault("postgraphile", []).append(await measure_http(
                                 f"postgraphile x{n} {scenario.name}", pgl.urls, scenario, users_, florin=False,
                                 concurrency=c, duration=seconds(c), warmup=args.warmup, cpu=cpu(node=pgl.pids)))
