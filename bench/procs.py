@@ -82,10 +82,11 @@ def wait_http(proc: Proc, url: str, *, timeout: float = 60, method: str = "GET",
         time.sleep(0.2)
 
 
-def florin_env(settings: dict[str, Any]) -> dict[str, str]:
-    """This environment without any FLORIN_* variable, plus the given settings as FLORIN_<NAME>."""
+def florin_env(settings: dict[str, Any], root: Path = ROOT) -> dict[str, str]:
+    """This environment without any FLORIN_* variable, plus the given settings as FLORIN_<NAME>; `root` (the
+    checkout whose `app` runs) first on the path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLORIN_")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     for name, value in settings.items():
         env[f"FLORIN_{name.upper()}"] = str(value)
@@ -114,7 +115,8 @@ class Florin:
 
 
 def start_florin(database_url: str, redis_url: str, secret: str, processes: int, log_dir: Path,
-                 extra: dict[str, Any] | None = None, argv: list[str] | None = None) -> Florin:
+                 extra: dict[str, Any] | None = None, argv: list[str] | None = None,
+                 root: Path = ROOT) -> Florin:
     """`processes` independent API servers (`python -m app.cli serve`, uvicorn) in production mode.
 
     They share nothing but Postgres and Redis, like replicas behind a load balancer; the load generator
@@ -125,7 +127,8 @@ def start_florin(database_url: str, redis_url: str, secret: str, processes: int,
         for _ in range(processes):
             port = free_port()
             env = florin_env({"env": "production", "secret_key": secret, "database_url": database_url,
-                              "redis_url": redis_url, "host": "127.0.0.1", "port": port, **(extra or {})})
+                              "redis_url": redis_url, "host": "127.0.0.1", "port": port, **(extra or {})},
+                             root)
             proc = Proc.spawn(argv or [sys.executable, "-m", "app.cli", "serve"], env=env,
                               log=log_dir / f"florin-{port}.log", cwd=log_dir)
             proc.port = port

@@ -31,6 +31,7 @@ from app.graphql.chat.queries import ChatQuery
 from app.graphql.chat.subscriptions import ChatSubscription
 from app.graphql.context import Info
 from app.graphql.errors import BadUserInput, FlorinErrors
+from app.graphql.executor import FlorinExecutionContext
 from app.graphql.goals.mutations import GoalMutation
 from app.graphql.goals.queries import GoalQuery
 from app.graphql.goals.subscriptions import GoalSubscription
@@ -136,6 +137,7 @@ def create_schema(*, max_depth: int = 12, max_aliases: int = 30, max_tokens: int
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        execution_context_class=FlorinExecutionContext,
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
     )
 
