@@ -124,7 +124,7 @@ def _page_base() -> sa.Select[Any]:
 
 
 _PAGE = _page_base()  # built once: its ~70 labelled columns would cost more to build than to load per request
-PAGE_KEYS: tuple[str, ...] = tuple(column.key for column in _PAGE.selected_columns)
+PAGE_KEYS: tuple[str, ...] = tuple(str(column.key) for column in _PAGE.selected_columns)
 """The names of a `page_columns` row's columns, in order (a mapper reads them by position)."""
 
 
