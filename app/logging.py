@@ -9,6 +9,8 @@ import logging
 import re
 import sys
 
+import orjson
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 user_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_id", default=None)
 operation_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("operation", default=None)
@@ -40,7 +42,10 @@ class JsonFormatter(logging.Formatter):
             entry[key] = "[redacted]" if any(word in key.lower() for word in _REDACT) else value
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+        try:  # orjson: the access log line of every request is the hot case
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # what orjson refuses (an integer over 64 bits, a key that is no string)
+            return json.dumps(entry, default=str)
 
 
 class PlainFormatter(logging.Formatter):

@@ -18,10 +18,13 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
-    stmt = sa.select(User).where(col(User.id) == user_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    stmt = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
+    return (await session.execute(stmt, {"user_id": user_id})).scalar_one_or_none()
+
+
+# built once (`me` and every refresh read a user by id): no statement construction or cache key per call
+_USER_BY_ID = sa.select(User).where(col(User.id) == sa.bindparam("user_id"))
+_USER_BY_ID_FOR_UPDATE = _USER_BY_ID.with_for_update()
 
 
 async def email_taken(session: AsyncSession, email: str) -> bool:
