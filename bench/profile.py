@@ -19,9 +19,13 @@ from pathlib import Path
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")
 IDLE = ("select (selectors.py", "run_forever", "_run_once (asyncio/base_events.py", "poll (", "epoll")
+# the first needle found in the innermost frame names its package (py-spy writes paths from the import root:
+# "(app/graphql/view.py:136)", "(graphql/execution/executor.py:994)"); Florin's own first, and graphql-core by
+# its path's start, since Florin's app/graphql/ frames contain "graphql/" too (they counted as graphql-core
+# before)
 PACKAGES = (
-    ("strawberry", "strawberry"), ("graphql/", "graphql-core"), ("sqlalchemy", "sqlalchemy"),
-    ("asyncpg", "asyncpg"), ("uvicorn", "uvicorn"), ("starlette", "starlette"), ("/app/", "florin app"),
+    ("(app/", "florin app"), ("/app/", "florin app"), ("strawberry", "strawberry"), ("(graphql/", "graphql-core"),
+    ("sqlalchemy", "sqlalchemy"), ("asyncpg", "asyncpg"), ("uvicorn", "uvicorn"), ("starlette", "starlette"),
     ("logging", "logging"), ("json", "json"), ("pydantic", "pydantic"), ("jwt", "pyjwt"),
     ("asyncio", "asyncio"), ("uvloop", "uvloop"), ("sqlmodel", "sqlmodel"), ("decimal", "decimal"),
 )
