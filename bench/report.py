@@ -173,7 +173,10 @@ def write_results(path: Path, records: Sequence[dict[str, Any]], counts: Sequenc
               f"- login check: `authLogin` with the generated password: "
               f"{'ok' if extra.get('login', {}).get('ok') else 'not run'} ({extra.get('login', {}).get('ms', '-')} ms)",
               f"- noise: other processes on the machine used {_noise(runs)} cores on average during the measured "
-              "windows (column `other` below); throughput and latency are only comparable within a run", ""]
+              "windows (column `other` below); throughput and latency are only comparable within a run"]
+    for note in sorted(set(extra.get("notes", []))):
+        lines.append(f"- {note}")
+    lines.append("")
 
     if extra.get("failures"):
         lines += ["## Failed phases", "", "These phases failed (the app changed under the bench, or a server did "
