@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check app worker tests
 	$(BIN)/mypy app worker
 
-## Benchmarks (about 15 minutes; `BENCH_ARGS=--help` lists the options): writes bench/RESULTS.md.
+## Benchmarks (about 20 minutes; `BENCH_ARGS=--help` lists the options): writes bench/RESULTS.md.
 bench: $(VENV)/.florin-bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 

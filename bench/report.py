@@ -348,9 +348,9 @@ HOW_TO_RUN = """\
 ## How to run
 
 ```sh
-make bench                                   # = .venv/bin/python -m bench: the default, 11-15 minutes
+make bench                                   # = .venv/bin/python -m bench: the default, about 20 minutes
 .venv/bin/python -m bench --help             # sizes, scenarios, duration, rounds, concurrency, processes, ...
-.venv/bin/python -m bench --big-users 1      # + the 1M-transactions tier (this file's run: 18.5 minutes)
+.venv/bin/python -m bench --big-users 1      # + the 1M-transactions tier (about 7 minutes more)
 .venv/bin/python -m bench --report-from bench/results.json   # rewrite this file from the raw numbers
 .venv/bin/python -m bench --skip-postgraphile --scenarios dashboard --duration 5   # a quick look
 ```
