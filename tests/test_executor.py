@@ -21,10 +21,18 @@ class Kind(enum.Enum):
     SAVINGS = "savings"
 
 
+MONEY_CALLS: list[str] = []
+
+
 @strawberry.type
 class Money:
     amount: decimal.Decimal
     currency: str
+
+    @strawberry.field
+    def fails(self) -> str | None:
+        MONEY_CALLS.append(self.currency)
+        raise ValueError("money resolver failed")
 
 
 @strawberry.type
@@ -92,6 +100,9 @@ QUERIES = [
     "{ safeRows { id maybe { amount currency } } }",
     "{ safeRows { id sure { amount currency } maybe { currency } } }",
     "{ rows { id sure { amount } } }",
+    # row 2: a nullable error below the object, then its non-null null: each error once, as graphql-core
+    "{ safeRows { id sure { fails amount } } }",
+    "{ safeRows { id sure { amount fails } } }",
 ]
 
 
@@ -159,3 +170,16 @@ def test_leaves_skip_graphql_cores_field_execution() -> None:
     result = counted.execute_sync("{ rows { id name note shout } }")
     assert result.errors is None and len(result.data["rows"]) == 6  # type: ignore[index]
     assert calls == ["rows"] + ["shout"] * 6
+
+
+def test_sub_selection_runs_once_when_it_fails() -> None:
+    """An error that propagates out of an object read in place is not retried through graphql-core: each
+    resolver below runs once per object, as with graphql-core alone."""
+    query = "{ safeRows { id sure { fails amount } } }"
+    MONEY_CALLS.clear()
+    ours = fast.execute_sync(query)
+    ours_calls = len(MONEY_CALLS)
+    MONEY_CALLS.clear()
+    theirs = plain.execute_sync(query)
+    assert ours_calls == len(MONEY_CALLS) == 6
+    assert ours.data == theirs.data and ours.data is not None and ours.data["safeRows"][2] is None

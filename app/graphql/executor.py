@@ -94,33 +94,31 @@ class FlorinExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for response_name, details, plan in steps:
+                fast = False
                 if plan is not None:
                     attribute, of_type, nullable, is_object = plan
-                    try:
+                    try:  # only reading and checking: anything raised here is raised again by graphql-core below
                         value = getattr(source_value, attribute, _MISSING)
                         if value is None:
-                            if nullable:
-                                results[response_name] = None
-                                continue
-                        elif value is not _MISSING:
-                            if is_object:
-                                if of_type.is_type_of is None or of_type.is_type_of(value, None):
-                                    result = self._object(of_type, nullable, details, value,
-                                                          Path(path, response_name, parent_type.name),
-                                                          position_context)
-                                    results[response_name] = result
-                                    if is_awaitable(result):
-                                        pending.append(response_name)
-                                    continue
-                            else:
-                                coerced = of_type.coerce_output_value(value)
-                                if coerced is not None and coerced is not Undefined:
-                                    results[response_name] = coerced
-                                    continue
-                    except Exception:  # noqa: BLE001 - graphql-core below raises and locates it
-                        pass
-                result = self.execute_field(parent_type, source_value, details,
-                                            Path(path, response_name, parent_type.name), position_context)
+                            fast = nullable
+                        elif value is _MISSING:
+                            pass
+                        elif is_object:
+                            fast = of_type.is_type_of is None or bool(of_type.is_type_of(value, None))
+                        else:
+                            value = of_type.coerce_output_value(value)
+                            fast = value is not None and value is not Undefined
+                    except Exception:  # noqa: BLE001
+                        fast = False
+                if not fast:
+                    result = self.execute_field(parent_type, source_value, details,
+                                                Path(path, response_name, parent_type.name), position_context)
+                elif value is None or not is_object:
+                    results[response_name] = value
+                    continue
+                else:  # its sub-selection, once, with the error handling graphql-core's execute_field gives it
+                    result = self._object(of_type, nullable, details, value,
+                                          Path(path, response_name, parent_type.name), position_context)
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
