@@ -1,16 +1,17 @@
 """Field execution without graphql-core's per-field machinery for the fields that need none of it.
 
-Most fields of a Florin answer are plain attributes with a scalar or enum type (a transaction's id, amount,
-description, ...): Strawberry marks their resolver as the default one (no resolver, no extensions, no
-permission classes), and resolving one is `getattr` plus the scalar's output coercion. graphql-core still
-builds a resolve-info object, a response path, an argument dict and two awaitable checks for each, which
-was the largest single cost of a 50-row page (bench/PERF_NOTES.md).
+Most fields of a Florin answer are plain attributes (a transaction's id, amount, description, account,
+...): Strawberry marks their resolver as the default one (no resolver, no extensions, no permission
+classes), and resolving one is `getattr`. graphql-core still builds a resolve-info object, a response
+path, an argument dict and two awaitable checks for each, which was the largest single cost of a 50-row
+page (bench/PERF_NOTES.md).
 
-`FlorinExecutionContext.execute_fields` plans each selection set once per request: for every such leaf
-field it keeps the attribute name and the output type, and reads and coerces the value in place. Anything
-else, and any leaf whose value is missing, null where null is not allowed or refused by its scalar, goes
-through graphql-core's own `execute_field`, so errors, their paths and null propagation are exactly what
-they were (the fast path never reports an error itself; it only skips work when there is none to report).
+`FlorinExecutionContext.execute_fields` plans each selection set once per request: for every such field of
+a scalar, enum or object type it keeps the attribute name and the types. A scalar or enum is read and
+coerced in place; an object is read and its sub-selection executed, with graphql-core's own error handling
+(`handle_field_error`). Anything else — a resolver, a list, an interface or union, an argument — and any
+value that is missing, null where null is not allowed, refused by its scalar or of the wrong type goes
+through graphql-core's `execute_field`, so errors, their paths and null propagation are what they were.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
-    GraphQLNonNull,
     GraphQLObjectType,
     Undefined,
     is_leaf_type,
@@ -29,8 +29,9 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-# (attribute, leaf or object type, nullable, is an object) of a field read in place; None: through graphql-core.
-Plan = tuple[str, Any, bool, bool] | None
+# (attribute, the field's type, its leaf or object type, is an object) of a field read in place (nullable when
+# the two types are the same); None: through graphql-core.
+Plan = tuple[str, Any, Any, bool] | None
 _MISSING = object()
 
 
@@ -51,9 +52,9 @@ def field_plan(schema: Any, parent_type: GraphQLObjectType, field_details_list: 
     nullable = not is_non_null_type(field_type)
     inner = field_type if nullable else field_type.of_type
     if is_leaf_type(inner):
-        return definition.python_name, inner, nullable, False
+        return definition.python_name, field_type, inner, False
     if isinstance(inner, GraphQLObjectType) and _plain_type_check(inner):
-        return definition.python_name, inner, nullable, True
+        return definition.python_name, field_type, inner, True
     return None  # lists, interfaces and unions
 
 
@@ -65,7 +66,7 @@ def _plain_type_check(object_type: GraphQLObjectType) -> bool:
 
 
 class FlorinExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context with plain scalar attributes read in place (see the module)."""
+    """Strawberry's execution context with plain attributes read in place (see the module)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,11 +97,11 @@ class FlorinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_name, details, plan in steps:
                 fast = False
                 if plan is not None:
-                    attribute, of_type, nullable, is_object = plan
+                    attribute, field_type, of_type, is_object = plan
                     try:  # only reading and checking: anything raised here is raised again by graphql-core below
                         value = getattr(source_value, attribute, _MISSING)
                         if value is None:
-                            fast = nullable
+                            fast = field_type is of_type  # nullable
                         elif value is _MISSING:
                             pass
                         elif is_object:
@@ -117,7 +118,7 @@ class FlorinExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     results[response_name] = value
                     continue
                 else:  # its sub-selection, once, with the error handling graphql-core's execute_field gives it
-                    result = self._object(of_type, nullable, details, value,
+                    result = self._object(field_type, of_type, details, value,
                                           Path(path, response_name, parent_type.name), position_context)
                 if result is not Undefined:
                     results[response_name] = result
@@ -131,18 +132,17 @@ class FlorinExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather(results, pending)
 
-    def _object(self, object_type: GraphQLObjectType, nullable: bool, details: Any, value: Any, path: Path,
+    def _object(self, field_type: Any, object_type: GraphQLObjectType, details: Any, value: Any, path: Path,
                 position_context: Any) -> Any:
         """An object value's sub-selection, with the error handling graphql-core's `execute_field` gives it: an
         error below a nullable field nulls the field; below a non-null one it propagates."""
         try:
             completed = self.collect_and_execute_subfields(object_type, details, path, value, position_context)
         except Exception as error:
-            self.handle_field_error(error, object_type if nullable else GraphQLNonNull(object_type), details, path)
+            self.handle_field_error(error, field_type, details, path)
             return None
         if self.is_awaitable(completed):
-            return self._await_object(completed, object_type if nullable else GraphQLNonNull(object_type),
-                                      details, path)
+            return self._await_object(completed, field_type, details, path)
         return completed
 
     async def _await_object(self, completed: Any, field_type: Any, details: Any, path: Path) -> Any:
